@@ -1,0 +1,65 @@
+"""The FastAPI application: ``uvicorn --factory api.app:create_app`` (or ``videogen serve``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+
+from api.errors import install_error_handlers
+from api.routes import models, system, videos
+from model import ModelRegistry
+from videogen.reconciler import reconcile_once
+from videogen.settings import Settings, get_settings
+from videogen.storage import storage_from_settings
+
+log = logging.getLogger(__name__)
+
+
+async def _reconcile_forever(settings: Settings) -> None:
+    """Re-send jobs the broker lost and requeue those of dead workers (see videogen.jobs)."""
+    while True:
+        await asyncio.sleep(settings.reconcile_interval_seconds)
+        try:
+            await run_in_threadpool(reconcile_once, settings)
+        except Exception:  # noqa: BLE001 - keep trying; the next round may succeed
+            log.warning("reconcile failed", exc_info=True)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = None
+        if settings.reconcile_interval_seconds > 0:
+            task = asyncio.create_task(_reconcile_forever(settings))
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = FastAPI(
+        title="videogen",
+        version="0.1.0",
+        description=(
+            "Self-hosted text-to-video generation with OpenAI's Videos API wire format. "
+            "Authenticate with `Authorization: Bearer <key>`."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.storage = storage_from_settings(settings)
+    app.state.registry = ModelRegistry.from_file(settings.models_file)
+    install_error_handlers(app)
+    app.include_router(videos.router)
+    app.include_router(models.router)
+    app.include_router(system.router)
+    return app
+

@@ -1,0 +1,74 @@
+"""The one place where exceptions become HTTP responses, all in OpenAI's error format."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from videogen.errors import InvalidRequestError, VideogenError
+
+log = logging.getLogger(__name__)
+
+_STATUS_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
+_VALIDATION_CODES = {
+    "missing": "missing_required_parameter",
+    "extra_forbidden": "unknown_parameter",
+    "json_invalid": "invalid_json",
+}
+
+
+def error_response(error: VideogenError, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error.to_body(), status_code=error.status_code, headers=headers)
+
+
+def validation_error(errors: list[dict]) -> InvalidRequestError:  # type: ignore[type-arg]
+    """Turn pydantic's error list into one error naming the first offending parameter."""
+    first = errors[0]
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    param = ".".join(loc) or None
+    kind = first.get("type", "")
+    code = _VALIDATION_CODES.get(kind, "invalid_type" if kind.endswith("_type") or "parsing" in kind else "invalid_value")
+    message = first.get("msg", "invalid value")
+    if kind == "missing":
+        message = f"Missing required parameter: '{param}'."
+    elif kind == "extra_forbidden":
+        message = f"Unknown parameter: '{param}'."
+    elif param:
+        message = f"Invalid value for '{param}': {message}."
+    return InvalidRequestError(message, param=param, code=code)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(VideogenError)
+    async def _videogen_error(_: Request, exc: VideogenError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(validation_error(list(exc.errors())))
+
+    @app.exception_handler(ValidationError)
+    async def _pydantic_validation(_: Request, exc: ValidationError) -> JSONResponse:
+        return error_response(validation_error(list(exc.errors())))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        error = VideogenError(str(exc.detail))
+        error.status_code = exc.status_code
+        error.type = _STATUS_TYPES.get(exc.status_code, "invalid_request_error")
+        if exc.status_code == 404:
+            error.message, error.code = f"Unknown request URL: {request.method} {request.url.path}.", "unknown_url"
+        elif exc.status_code == 405:
+            error.message = f"Method {request.method} is not allowed on {request.url.path}."
+            error.code = "method_not_allowed"
+        return error_response(error, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return error_response(VideogenError("The server had an error while processing your request."))

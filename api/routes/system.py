@@ -1,0 +1,60 @@
+"""Health checks and Prometheus metrics, for load balancers and operators (no API key)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select, text
+
+from api.deps import SessionDep, SettingsDep
+from videogen.db import session_scope
+from videogen.errors import ServiceUnavailableError
+from videogen.orm import TERMINAL_STATUSES, Video, VideoStatus
+from videogen.settings import Settings
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Readiness: the database answers")
+def readyz(session: SessionDep) -> dict[str, str]:
+    try:
+        session.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001
+        raise ServiceUnavailableError(f"database unavailable: {type(exc).__name__}") from None
+    return {"status": "ok"}
+
+
+class JobGaugeCollector(Collector):
+    """Jobs by status and model, read from the database at scrape time: the database is the
+    truth, and this stays right across API restarts and replicas."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        gauge = GaugeMetricFamily("videogen_jobs", "Jobs not yet finished, by status and model.", labels=["status", "model"])
+        active = [s.value for s in VideoStatus if s not in TERMINAL_STATUSES]
+        with session_scope(self.settings.database_url) as session:
+            rows = session.execute(
+                select(Video.status, Video.model, func.count()).where(Video.status.in_(active)).group_by(Video.status, Video.model)
+            ).all()
+        for status, model, count in rows:
+            gauge.add_metric([status, model], count)
+        yield gauge
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics(settings: SettingsDep) -> Response:
+    registry = CollectorRegistry()
+    registry.register(JobGaugeCollector(settings))
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,239 @@
+"""``/v1/videos``: OpenAI's Videos API, plus ``POST /v1/videos/{id}/cancel``."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
+
+from api.deps import ApiKeyDep, RegistryDep, SessionDep, SettingsDep, StorageDep
+from api.schemas import ErrorResponse, VideoCreateRequest, VideoDeleted, VideoErrorObject, VideoList, VideoObject, unix
+from model import ModelRegistry
+from videogen import jobs, videos
+from videogen.errors import InvalidRequestError, NotFoundError, UnsupportedMediaTypeError
+from videogen.orm import ApiKey, Video
+from videogen.queue import dispatch_generation
+from videogen.settings import Settings
+from videogen.storage import ObjectNotFoundError
+from videogen.video_requests import resolve_video_parameters
+
+router = APIRouter(
+    prefix="/v1/videos",
+    tags=["videos"],
+    responses={code: {"model": ErrorResponse} for code in (400, 401, 404)},
+)
+
+_METADATA_FIELD = re.compile(r"metadata\[(.+)\]")
+
+
+def to_video_object(session: Session, video: Video) -> VideoObject:
+    return VideoObject(
+        id=video.id,
+        model=video.model,
+        status=video.status,  # type: ignore[arg-type]
+        progress=video.progress,
+        created_at=unix(video.created_at) or 0,
+        completed_at=unix(video.completed_at),
+        expires_at=unix(video.expires_at),
+        seconds=video.seconds,
+        size=video.size,
+        prompt=video.prompt,
+        error=VideoErrorObject(code=video.error_code, message=video.error_message or "")
+        if video.error_code
+        else None,
+        started_at=unix(video.started_at),
+        seed=video.seed,
+        queue_position=jobs.queue_position(session, video),
+        fps=video.fps,
+        num_frames=video.num_frames,
+        num_inference_steps=video.num_inference_steps,
+        guidance_scale=video.guidance_scale,
+        negative_prompt=video.negative_prompt,
+        metadata=video.metadata_ or {},
+    )
+
+
+async def _read_body(request: Request) -> dict[str, Any]:
+    """The create parameters from JSON or a form, as one dict for the pydantic model.
+
+    Forms carry ``metadata`` the way the ``openai`` SDK encodes nested objects
+    (``metadata[key]=value``) or as a JSON string.
+    """
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        form = await request.form()
+        data: dict[str, Any] = {}
+        metadata: dict[str, Any] = {}
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile) or key == "input_reference":
+                raise InvalidRequestError(
+                    "input_reference (image-to-video) is not supported by this server yet.",
+                    param="input_reference", code="unsupported_parameter",
+                )
+            if match := _METADATA_FIELD.fullmatch(key):
+                metadata[match.group(1)] = value
+            elif key == "metadata":
+                try:
+                    data["metadata"] = json.loads(value)
+                except ValueError:
+                    raise InvalidRequestError("metadata must be a JSON object of strings", param="metadata") from None
+            else:
+                data[key] = value
+        if metadata:
+            data["metadata"] = {**data.get("metadata", {}), **metadata}
+        return data
+    if content_type in ("application/json", ""):
+        raw = await request.body()
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            raise InvalidRequestError(
+                f"We could not parse the JSON body of your request ({exc}).", code="invalid_json"
+            ) from None
+        if not isinstance(data, dict):
+            raise InvalidRequestError("The request body must be a JSON object.", code="invalid_json")
+        if "input_reference" in data:
+            raise InvalidRequestError(
+                "input_reference (image-to-video) is not supported by this server yet.",
+                param="input_reference", code="unsupported_parameter",
+            )
+        return data
+    raise UnsupportedMediaTypeError(
+        f"Unsupported Content-Type {content_type!r}; send application/json or multipart/form-data."
+    )
+
+
+def _create_video(
+    settings: Settings, registry: ModelRegistry, session: Session, api_key: ApiKey, body: VideoCreateRequest
+) -> VideoObject:
+    model_name = body.model or settings.default_model
+    if model_name not in settings.models or model_name not in registry:
+        available = ", ".join(m for m in settings.models if m in registry)
+        raise InvalidRequestError(
+            f"The model '{model_name}' does not exist or is not served here. Available: {available}.",
+            param="model", code="model_not_found",
+        )
+    if body.metadata and len(body.metadata) > settings.max_metadata_pairs:
+        raise InvalidRequestError(
+            f"metadata has {len(body.metadata)} keys; at most {settings.max_metadata_pairs} are allowed.",
+            param="metadata",
+        )
+    params = resolve_video_parameters(
+        registry.get(model_name),
+        prompt=body.prompt,
+        seconds=body.seconds,
+        size=body.size,
+        fps=body.fps,
+        num_inference_steps=body.num_inference_steps,
+        guidance_scale=body.guidance_scale,
+        seed=body.seed,
+        negative_prompt=body.negative_prompt,
+        metadata=body.metadata,
+    )
+    video = videos.create_video(session, api_key, params)
+    session.commit()  # the job exists before any message about it does
+    if dispatch_generation(settings, video.id, video.model):
+        jobs.mark_dispatched(session, video.id)
+        session.commit()
+    session.refresh(video)
+    return to_video_object(session, video)
+
+
+_CREATE_BODY_SCHEMA = {"$ref": "#/components/schemas/VideoCreateRequest"}
+
+
+@router.post(
+    "",
+    response_model=VideoObject,
+    summary="Create a video",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": _CREATE_BODY_SCHEMA},
+                "multipart/form-data": {"schema": _CREATE_BODY_SCHEMA},
+            },
+        }
+    },
+)
+async def create_video(
+    request: Request, settings: SettingsDep, registry: RegistryDep, session: SessionDep, api_key: ApiKeyDep
+) -> VideoObject:
+    body = VideoCreateRequest.model_validate(await _read_body(request))
+    return await run_in_threadpool(_create_video, settings, registry, session, api_key, body)
+
+
+@router.get("", response_model=VideoList, summary="List videos")
+def list_videos(
+    session: SessionDep,
+    api_key: ApiKeyDep,
+    after: Annotated[str | None, Query(description="Cursor: the id of the last video of the previous page.")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    order: Annotated[Literal["asc", "desc"], Query()] = "desc",
+) -> VideoList:
+    page = videos.list_videos(session, api_key.organization_id, after=after, limit=limit, order=order)
+    data = [to_video_object(session, v) for v in page.videos]
+    return VideoList(
+        data=data,
+        first_id=data[0].id if data else None,
+        last_id=data[-1].id if data else None,
+        has_more=page.has_more,
+    )
+
+
+@router.get("/{video_id}", response_model=VideoObject, summary="Retrieve a video")
+def retrieve_video(video_id: str, session: SessionDep, api_key: ApiKeyDep) -> VideoObject:
+    return to_video_object(session, videos.get_video(session, api_key.organization_id, video_id))
+
+
+@router.delete("/{video_id}", response_model=VideoDeleted, summary="Delete a video (cancels it if still running)")
+def delete_video(video_id: str, session: SessionDep, storage: StorageDep, api_key: ApiKeyDep) -> VideoDeleted:
+    video = videos.get_video(session, api_key.organization_id, video_id)
+    videos.delete_video(session, storage, video)
+    return VideoDeleted(id=video.id)
+
+
+@router.post("/{video_id}/cancel", response_model=VideoObject, summary="Cancel a queued or running video")
+def cancel_video(video_id: str, session: SessionDep, api_key: ApiKeyDep) -> VideoObject:
+    video = videos.get_video(session, api_key.organization_id, video_id)
+    return to_video_object(session, videos.cancel_video(session, video))
+
+
+@router.get(
+    "/{video_id}/content",
+    summary="Download a video or its thumbnail",
+    response_class=Response,
+    responses={200: {"content": {"video/mp4": {}, "image/jpeg": {}}}, 302: {"description": "Presigned URL"}},
+)
+def download_content(
+    video_id: str,
+    settings: SettingsDep,
+    session: SessionDep,
+    storage: StorageDep,
+    api_key: ApiKeyDep,
+    variant: Annotated[Literal["video", "thumbnail", "spritesheet"], Query()] = "video",
+) -> Response:
+    if variant == "spritesheet":
+        raise InvalidRequestError("The spritesheet variant is not supported.", param="variant", code="unsupported_variant")
+    video = videos.get_video(session, api_key.organization_id, video_id)
+    key = videos.content_key(video, variant)
+    filename = f"{video.id}.{'mp4' if variant == 'video' else 'jpg'}"
+    if settings.content_redirect:
+        url = storage.presigned_url(key, settings.presign_expiry_seconds, filename=filename)
+        if url:
+            return RedirectResponse(url, status_code=302)
+    try:
+        stored = storage.open(key)
+    except ObjectNotFoundError:
+        raise NotFoundError(f"The content of video '{video.id}' is no longer available.", param="video_id") from None
+    return StreamingResponse(
+        stored.chunks,
+        media_type=videos.CONTENT_TYPES[variant],
+        headers={"Content-Length": str(stored.size), "Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -1,0 +1,356 @@
+"""``videogen``: run, operate and use the service from a terminal."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from videogen.settings import Settings, get_settings
+
+app = typer.Typer(help="videogen: self-hosted text-to-video API.", no_args_is_help=True)
+keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+model_app = typer.Typer(help="Models and weights.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(db_app, name="db")
+app.add_typer(model_app, name="model")
+
+console = Console()
+err_console = Console(stderr=True)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# --- database -----------------------------------------------------------------------------------
+
+
+def upgrade_database(settings: Settings) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
+    command.upgrade(config, "head")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the latest version (Alembic)."""
+    settings = get_settings()
+    upgrade_database(settings)
+    console.print(f"[green]database is up to date[/green] ({_redact(settings.database_url)})")
+
+
+# --- keys ---------------------------------------------------------------------------------------
+
+
+@keys_app.command("create")
+def keys_create(
+    org: Annotated[str, typer.Option("--org", help="Organization name; created if it does not exist.")],
+    name: Annotated[str, typer.Option(help="A label for the key.")] = "",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the key.")] = False,
+) -> None:
+    """Create an API key. The key is printed once and never stored in clear."""
+    from videogen import accounts
+    from videogen.db import session_scope
+
+    with session_scope(get_settings().database_url) as session:
+        organization = accounts.get_or_create_organization(session, org)
+        created = accounts.create_api_key(session, organization, name)
+    if quiet:
+        print(created.secret)
+        return
+    console.print(f"Created key [bold]{created.api_key.id}[/bold] for organization [bold]{org}[/bold].")
+    console.print("Store it now; it will not be shown again:\n")
+    print(created.secret)
+
+
+@keys_app.command("list")
+def keys_list(org: Annotated[str | None, typer.Option("--org", help="Only this organization.")] = None) -> None:
+    """List API keys (prefixes only)."""
+    from videogen import accounts
+    from videogen.db import session_scope
+
+    table = Table("id", "organization", "name", "prefix", "created", "last used", "revoked")
+    with session_scope(get_settings().database_url) as session:
+        for key in accounts.list_api_keys(session, org):
+            table.add_row(
+                key.id, key.organization.name, key.name, key.prefix + "…",
+                _when(key.created_at), _when(key.last_used_at), _when(key.revoked_at),
+            )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key at once: its next request gets 401."""
+    from videogen import accounts
+    from videogen.db import session_scope
+    from videogen.errors import NotFoundError
+
+    try:
+        with session_scope(get_settings().database_url) as session:
+            accounts.revoke_api_key(session, key_id)
+    except NotFoundError as exc:
+        err_console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"revoked {key_id}")
+
+
+# --- models -------------------------------------------------------------------------------------
+
+
+@model_app.command("build-tiny")
+def model_build_tiny(
+    out: Annotated[Path | None, typer.Option(help="Directory to write. Default: MODELS_DIR/hunyuanvideo-tiny.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the random weights.")] = 0,
+    force: Annotated[bool, typer.Option(help="Rebuild even if it exists.")] = False,
+) -> None:
+    """Build hunyuanvideo-tiny: HunyuanVideo's classes at toy sizes, random weights (output is noise)."""
+    target = build_tiny_if_missing(get_settings(), out=out, seed=seed, force=force)
+    console.print(f"[green]hunyuanvideo-tiny ready[/green] at {target}")
+
+
+def build_tiny_if_missing(settings: Settings, out: Path | None = None, seed: int = 0, force: bool = False) -> Path:
+    from model.registry import HUNYUANVIDEO_TINY
+
+    assert settings.models_dir is not None
+    target = out or settings.models_dir / HUNYUANVIDEO_TINY.weights_subdir
+    if force or not (target / "model_index.json").is_file():
+        from model.tiny import build_tiny_model
+
+        with console.status(f"building hunyuanvideo-tiny in {target}"):
+            build_tiny_model(target, seed=seed)
+    return target
+
+
+@model_app.command("list")
+def model_list() -> None:
+    """Models this deployment serves and whether their weights are present."""
+    from model import ModelRegistry
+    from model.loading import weights_dir_for
+
+    settings = get_settings()
+    registry = ModelRegistry.from_file(settings.models_file)
+    table = Table("model", "served", "weights", "sizes", "max frames")
+    for name in registry.names():
+        spec = registry.get(name)
+        weights = weights_dir_for(spec, settings.models_dir or Path("."))
+        present = (weights / "model_index.json").is_file()
+        table.add_row(
+            name, "yes" if name in settings.models else "no",
+            f"[green]{weights}[/green]" if present else f"[red]missing: {weights}[/red]",
+            ", ".join(str(s) for s in spec.limits.sizes), str(spec.limits.max_frames),
+        )
+    console.print(table)
+
+
+# --- processes ----------------------------------------------------------------------------------
+
+
+def _serve_command(settings: Settings, host: str, port: int, workers: int = 1) -> list[str]:
+    return [
+        sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app",
+        "--host", host, "--port", str(port), "--workers", str(workers), "--log-level", settings.log_level.lower(),
+    ]
+
+
+def _worker_command(settings: Settings, models: list[str]) -> list[str]:
+    from videogen.queue import queue_for_model
+
+    queues = ",".join(queue_for_model(m) for m in (models or settings.models))
+    return [
+        sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",
+        "--pool", "solo",  # one job at a time, and the pipeline stays warm in this very process
+        "--queues", queues, "--loglevel", settings.log_level, "--without-gossip", "--without-mingle",
+        "--hostname", f"videogen-{'-'.join(models) or 'all'}@%h",
+    ]
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address. Default: VIDEOGEN_API_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port. Default: VIDEOGEN_API_PORT.")] = None,
+    workers: Annotated[int, typer.Option(help="Uvicorn worker processes.")] = 1,
+) -> None:
+    """Run the HTTP API."""
+    settings = get_settings()
+    os.execv(sys.executable, _serve_command(settings, host or settings.api_host, port or settings.api_port, workers))
+
+
+@app.command()
+def worker(
+    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Serve only this model (repeatable).")] = None,
+) -> None:
+    """Run a GPU worker: one job at a time, pipeline kept warm between jobs."""
+    settings = get_settings()
+    os.execv(sys.executable, _worker_command(settings, model or []))
+
+
+@app.command()
+def reconcile() -> None:
+    """Re-send queued jobs the broker lost and requeue jobs of dead workers, once."""
+    from videogen.reconciler import reconcile_once
+
+    report = reconcile_once(get_settings())
+    console.print(
+        f"redispatched {len(report.redispatched)}, requeued {len(report.requeued)}, failed {len(report.failed)}"
+    )
+
+
+@app.command()
+def dev(
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+) -> None:
+    """The whole embedded stack in one command: migrate, build the tiny model, run API and worker."""
+    settings = get_settings()
+    host, port = host or settings.api_host, port or settings.api_port
+    upgrade_database(settings)
+    if "hunyuanvideo-tiny" in settings.models:
+        build_tiny_if_missing(settings)
+    processes = [
+        subprocess.Popen(_serve_command(settings, host, port)),
+        subprocess.Popen(_worker_command(settings, [])),
+    ]
+    console.print(f"[green]videogen is starting[/green] on http://{host}:{port} (docs at /docs); Ctrl-C stops it.")
+    console.print("Create a key with: [bold]videogen keys create --org dev[/bold]")
+
+    def stop(*_: object) -> None:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    codes = [p.returncode for p in processes]
+    raise typer.Exit(0 if all(c in (0, -signal.SIGTERM) for c in codes) else 1)
+
+
+# --- client -------------------------------------------------------------------------------------
+
+
+@app.command()
+def generate(
+    prompt: Annotated[str, typer.Argument(help="What the video should show.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to save the MP4 (implies --wait).")] = None,
+    wait: Annotated[bool, typer.Option(help="Wait for the video and show progress.")] = False,
+    model: Annotated[str | None, typer.Option(help="Model name.")] = None,
+    size: Annotated[str | None, typer.Option(help="WIDTHxHEIGHT.")] = None,
+    seconds: Annotated[str | None, typer.Option(help="Clip length in seconds.")] = None,
+    fps: Annotated[int | None, typer.Option(help="Frames per second.")] = None,
+    steps: Annotated[int | None, typer.Option(help="Denoising steps.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed, for reproducible results.")] = None,
+    negative_prompt: Annotated[str | None, typer.Option(help="What to avoid.")] = None,
+    base_url: Annotated[str, typer.Option(envvar="VIDEOGEN_BASE_URL", help="API root.")] = "http://127.0.0.1:8000/v1",
+    api_key: Annotated[str, typer.Option(envvar="VIDEOGEN_API_KEY", help="API key.")] = "",
+    timeout: Annotated[float, typer.Option(help="Give up waiting after this many seconds.")] = 3600,
+) -> None:
+    """Create a video through the HTTP API; with --wait/-o, follow it and download the result."""
+    body = {
+        key: value
+        for key, value in {
+            "prompt": prompt, "model": model, "size": size, "seconds": seconds, "fps": fps,
+            "num_inference_steps": steps, "seed": seed, "negative_prompt": negative_prompt,
+        }.items()
+        if value is not None
+    }
+    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60) as client:
+        video = _checked(client.post("/videos", json=body))
+        console.print(f"created [bold]{video['id']}[/bold] ({video['model']}, {video['size']}, "
+                      f"{video['seconds']} s, seed {video['seed']})")
+        if not (wait or output):
+            return
+        video = _follow(client, video, timeout)
+        if video["status"] != "completed":
+            error = video.get("error") or {}
+            err_console.print(f"[red]{video['id']} {video['status']}[/red]: {error.get('message', '')}")
+            raise typer.Exit(1)
+        if output is not None:
+            with client.stream("GET", f"/videos/{video['id']}/content", follow_redirects=True) as response:
+                if response.status_code != 200:
+                    _checked(httpx.Response(response.status_code, content=response.read()))
+                with output.open("wb") as f:
+                    for chunk in response.iter_bytes():
+                        f.write(chunk)
+            console.print(f"[green]saved[/green] {output} ({output.stat().st_size} bytes)")
+
+
+def _follow(client: httpx.Client, video: dict, timeout: float) -> dict:  # type: ignore[type-arg]
+    deadline = time.monotonic() + timeout
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(video["status"], total=100)
+        while video["status"] in ("queued", "in_progress"):
+            if time.monotonic() > deadline:
+                err_console.print(f"[red]gave up waiting for {video['id']}[/red]")
+                raise typer.Exit(1)
+            time.sleep(0.5)
+            video = _checked(client.get(f"/videos/{video['id']}"))
+            label = video["status"]
+            if video.get("queue_position"):
+                label += f" (position {video['queue_position']})"
+            progress.update(task, completed=video["progress"], description=label)
+    return video
+
+
+def _checked(response: httpx.Response) -> dict:  # type: ignore[type-arg]
+    if response.status_code >= 400:
+        try:
+            error = response.json()["error"]
+            message = f"{error['message']} (param: {error.get('param')}, code: {error.get('code')})"
+        except (ValueError, KeyError, TypeError):
+            message = response.text[:500]
+        err_console.print(f"[red]HTTP {response.status_code}[/red]: {message}")
+        raise typer.Exit(1)
+    return response.json()
+
+
+@app.command()
+def probe(path: Path) -> None:
+    """Print what an MP4 holds: frames, size, frame rate, codec (decoded with PyAV)."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(stream))
+        console.print(
+            f"{path}: {frames} frames, {stream.codec_context.width}x{stream.codec_context.height}, "
+            f"{stream.average_rate} fps, {stream.codec_context.name} {stream.codec_context.pix_fmt}"
+        )
+
+
+def _when(value: object) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"  # type: ignore[attr-defined]
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    app()

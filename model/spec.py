@@ -1,0 +1,122 @@
+"""What a model is, as far as serving it is concerned: where its weights live, how to load them,
+and which requests it can honour.
+
+The service validates requests against a ``ModelSpec`` before queueing them, so a request that a
+worker could never run is refused at the door instead of failing minutes later on a GPU.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, order=True)
+class Size:
+    """A frame size in pixels, written ``WIDTHxHEIGHT`` on the wire (OpenAI's convention)."""
+
+    width: int
+    height: int
+
+    @classmethod
+    def parse(cls, text: str) -> Size:
+        """Parse ``"1280x720"``; raises ``ValueError`` with a readable message otherwise."""
+        parts = text.strip().lower().split("x")
+        if len(parts) != 2 or not all(p.isdigit() for p in parts):
+            raise ValueError(f"size must look like WIDTHxHEIGHT (e.g. 1280x720), got {text!r}")
+        width, height = (int(p) for p in parts)
+        if width <= 0 or height <= 0:
+            raise ValueError(f"size must be positive, got {text!r}")
+        return cls(width, height)
+
+    def __str__(self) -> str:
+        return f"{self.width}x{self.height}"
+
+
+def frames_for(seconds: float, fps: int) -> int:
+    """Frame count for a clip of ``seconds`` at ``fps``, rounded to the 4k+1 the 3D VAE needs.
+
+    HunyuanVideo's causal VAE compresses time by 4 and keeps the first frame on its own, so it
+    decodes 4k+1 frames; we round to the nearest such count (never below 1 latent frame).
+    """
+    k = max(1, round(seconds * fps / 4))
+    return 4 * k + 1
+
+
+@dataclass(frozen=True)
+class ModelLimits:
+    """The envelope of requests a model accepts."""
+
+    sizes: tuple[Size, ...]
+    max_frames: int
+    min_fps: int = 8
+    max_fps: int = 30
+    min_steps: int = 1
+    max_steps: int = 100
+    max_prompt_chars: int = 4000
+    min_guidance_scale: float = 0.0
+    max_guidance_scale: float = 20.0
+
+    def max_seconds(self, fps: int) -> float:
+        """Longest clip at ``fps``, in seconds, given the frame limit."""
+        return math.floor((self.max_frames - 1) / fps * 100) / 100
+
+
+@dataclass(frozen=True)
+class ModelDefaults:
+    """What a request gets for each parameter it leaves out."""
+
+    size: Size
+    seconds: float
+    fps: int
+    num_inference_steps: int
+    guidance_scale: float
+    # Classifier-free guidance against a negative prompt: only used when one is given, since
+    # HunyuanVideo is guidance-distilled and runs a single transformer pass per step otherwise.
+    true_cfg_scale: float = 6.0
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything needed to load and serve one model.
+
+    ``weights_subdir`` is resolved against the models directory the caller configures, so the
+    same registry serves a laptop (``./var/models``) and a GPU box (``/models``).
+    """
+
+    name: str
+    description: str
+    pipeline_class: str
+    weights_subdir: str
+    limits: ModelLimits
+    defaults: ModelDefaults
+    transformer_dtype: str = "bfloat16"
+    dtype: str = "float16"
+    cpu_dtype: str = "float32"
+    vae_tiling: bool = True
+    cpu_offload: bool = False
+    # Tokens of HunyuanVideo's system prompt to drop from the Llama embedding. ``None`` means
+    # "count them with this model's own tokenizer", which a tokenizer other than the original needs.
+    prompt_template_crop_start: int | None = 95
+    max_sequence_length: int = 256
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def public_info(self) -> dict[str, Any]:
+        """The facts a client may see about this model (``GET /v1/models``)."""
+        return {
+            "id": self.name,
+            "object": "model",
+            "description": self.description,
+            "sizes": [str(s) for s in self.limits.sizes],
+            "max_frames": self.limits.max_frames,
+            "fps": {"min": self.limits.min_fps, "max": self.limits.max_fps},
+            "num_inference_steps": {"min": self.limits.min_steps, "max": self.limits.max_steps},
+            "defaults": {
+                "size": str(self.defaults.size),
+                "seconds": self.defaults.seconds,
+                "fps": self.defaults.fps,
+                "num_inference_steps": self.defaults.num_inference_steps,
+                "guidance_scale": self.defaults.guidance_scale,
+            },
+        }

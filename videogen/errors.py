@@ -1,0 +1,78 @@
+"""Typed errors of the domain. The API maps them, in one place, to OpenAI's error format::
+
+    {"error": {"message": "...", "type": "invalid_request_error", "param": "size", "code": "invalid_size"}}
+"""
+
+from __future__ import annotations
+
+
+class VideogenError(Exception):
+    """Base of every error a client may see. Subclasses fix the HTTP status and error type."""
+
+    status_code: int = 500
+    type: str = "server_error"
+    code: str | None = None
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+
+    def to_body(self) -> dict[str, dict[str, str | None]]:
+        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+
+
+class InvalidRequestError(VideogenError):
+    status_code = 400
+    type = "invalid_request_error"
+    code = "invalid_value"
+
+
+class AuthenticationError(VideogenError):
+    status_code = 401
+    type = "authentication_error"
+    code = "invalid_api_key"
+
+
+class PermissionDeniedError(VideogenError):
+    status_code = 403
+    type = "permission_error"
+    code = "permission_denied"
+
+
+class NotFoundError(VideogenError):
+    status_code = 404
+    type = "invalid_request_error"
+    code = "not_found"
+
+
+class MethodNotAllowedError(VideogenError):
+    status_code = 405
+    type = "invalid_request_error"
+    code = "method_not_allowed"
+
+
+class ConflictError(VideogenError):
+    status_code = 409
+    type = "invalid_request_error"
+    code = "conflict"
+
+
+class RequestTooLargeError(VideogenError):
+    status_code = 413
+    type = "invalid_request_error"
+    code = "request_too_large"
+
+
+class UnsupportedMediaTypeError(VideogenError):
+    status_code = 415
+    type = "invalid_request_error"
+    code = "unsupported_media_type"
+
+
+class ServiceUnavailableError(VideogenError):
+    status_code = 503
+    type = "server_error"
+    code = "service_unavailable"

@@ -1,0 +1,78 @@
+"""The Celery application both sides share: the API sends by task name, workers run the task.
+
+The broker only carries "video X is ready to run" nudges. The job itself lives in the database, so
+a message lost in the broker is re-sent by the reconciler (``videogen.jobs.reconcile``) and a
+duplicate message is harmless (a worker must win an atomic claim before it runs a job).
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+from celery import Celery
+
+from videogen.settings import Settings
+
+log = logging.getLogger(__name__)
+
+GENERATE_TASK = "videogen.generate_video"
+# Long generations must not be redelivered to a second worker while the first is still busy:
+# Redis re-queues unacknowledged messages after this long (a 720p HunyuanVideo clip takes ~30 min).
+VISIBILITY_TIMEOUT_SECONDS = 4 * 3600
+
+
+def queue_for_model(model: str) -> str:
+    """One queue per model: a GPU worker holds one model in memory and consumes only its queue."""
+    return f"videogen.{model}"
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("videogen", broker=settings.broker_url, set_as_current=False)
+    transport_options: dict[str, object] = {"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS}
+    if settings.is_embedded_broker:
+        folder = settings.broker_dir
+        (folder / "processed").mkdir(parents=True, exist_ok=True)
+        transport_options = {
+            "data_folder_in": str(folder),
+            "data_folder_out": str(folder),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+        }
+    app.conf.update(
+        broker_transport_options=transport_options,
+        broker_connection_retry_on_startup=True,
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        task_default_queue=queue_for_model(settings.default_model),
+        task_serializer="json",
+        accept_content=["json"],
+    )
+    return app
+
+
+@lru_cache(maxsize=4)
+def _celery_for(broker_url: str, settings_json: str) -> Celery:
+    return make_celery(Settings.model_validate_json(settings_json))
+
+
+def celery_for(settings: Settings) -> Celery:
+    """A cached Celery client for these settings (one connection pool per process)."""
+    return _celery_for(settings.broker_url, settings.model_dump_json())
+
+
+def dispatch_generation(settings: Settings, video_id: str, model: str) -> bool:
+    """Nudge a worker to run ``video_id``. Returns False (and logs) if the broker is unreachable:
+    the job stays queued in the database and the reconciler sends it later."""
+    try:
+        celery_for(settings).send_task(
+            GENERATE_TASK, args=[video_id], queue=queue_for_model(model), retry=True,
+            retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
+        )
+    except Exception:  # noqa: BLE001 - any broker failure means "try later", never "lose the job"
+        log.warning("could not send %s to the broker; the reconciler will retry", video_id, exc_info=True)
+        return False
+    return True

@@ -1,0 +1,108 @@
+"""All configuration, from ``VIDEOGEN_*`` environment variables (or a ``.env`` file).
+
+The defaults are the embedded configuration: SQLite, files on local disk and a broker that is a
+folder, all under ``VIDEOGEN_DATA_DIR``, so ``videogen dev`` runs with no server at all.
+Production points ``DATABASE_URL`` at PostgreSQL, ``BROKER_URL`` at Redis and ``STORAGE_BACKEND``
+at S3.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VIDEOGEN_", env_file=".env", extra="ignore")
+
+    # --- where things live -------------------------------------------------------------------
+    data_dir: Path = Field(Path("./var"), description="Root for everything the embedded defaults keep on disk.")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL. Default: SQLite at DATA_DIR/videogen.db. Production: postgresql+psycopg://..."
+    )
+    broker_url: str = Field(
+        "", description="Celery broker. Default: kombu's filesystem transport under DATA_DIR/broker. Production: redis://..."
+    )
+
+    # --- storage -----------------------------------------------------------------------------
+    storage_backend: Literal["local", "s3"] = Field("local", description="Where videos and thumbnails go.")
+    storage_dir: Path | None = Field(None, description="Local storage root. Default: DATA_DIR/storage.")
+    s3_endpoint_url: str | None = Field(None, description="S3 API endpoint (MinIO, R2, ...). None means AWS.")
+    s3_bucket: str = Field("videogen", description="Bucket for videos and thumbnails.")
+    s3_region: str = Field("us-east-1", description="Region used for signing.")
+    s3_access_key_id: str | None = Field(None, description="Credentials; None uses boto3's usual chain.")
+    s3_secret_access_key: str | None = Field(None, description="Credentials; None uses boto3's usual chain.")
+    s3_prefix: str = Field("videos/", description="Key prefix inside the bucket.")
+    s3_create_bucket: bool = Field(False, description="Create the bucket at start-up if missing (dev/test).")
+    content_redirect: bool = Field(
+        False,
+        description="With S3: answer downloads with a 302 to a presigned URL instead of streaming through the API.",
+    )
+    presign_expiry_seconds: int = Field(3600, description="Lifetime of presigned download URLs.")
+
+    # --- models ------------------------------------------------------------------------------
+    models_dir: Path | None = Field(None, description="Root of model weights directories. Default: DATA_DIR/models.")
+    models_file: Path | None = Field(None, description="TOML file declaring extra models (see model/registry.py).")
+    models: list[str] = Field(
+        default_factory=lambda: ["hunyuanvideo-tiny"],
+        description="Models this deployment serves (JSON list). Requests for others are refused.",
+    )
+    default_model: str = Field("hunyuanvideo-tiny", description="Model used when a request names none.")
+    device: str = Field("auto", description="Torch device for workers: auto, cuda, cuda:1, cpu.")
+
+    # --- jobs --------------------------------------------------------------------------------
+    video_retention_hours: float = Field(24.0, description="How long a finished video can be downloaded.")
+    heartbeat_interval_seconds: float = Field(
+        1.0, description="How often a worker records progress and checks for cancellation."
+    )
+    stale_after_seconds: float = Field(
+        600.0, description="An in_progress job without a heartbeat for this long is considered lost and requeued."
+    )
+    redispatch_after_seconds: float = Field(
+        900.0, description="A queued job whose message is older than this is sent to the broker again."
+    )
+    max_attempts: int = Field(3, description="Times a job may be started (after lost workers) before it fails.")
+    reconcile_interval_seconds: float = Field(
+        30.0, description="How often the API looks for lost jobs (0 disables; `videogen reconcile` runs it once)."
+    )
+
+    worker_metrics_port: int | None = Field(
+        None, description="If set, each worker serves Prometheus metrics on this port."
+    )
+
+    # --- API ---------------------------------------------------------------------------------
+    api_host: str = Field("127.0.0.1", description="Bind address of `videogen serve`.")
+    api_port: int = Field(8000, description="Port of `videogen serve`.")
+    max_metadata_pairs: int = Field(16, description="Most keys in a video's metadata map.")
+    log_level: str = Field("INFO", description="Python logging level.")
+
+    @model_validator(mode="after")
+    def _derive_paths(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'videogen.db').as_posix()}"
+        if not self.broker_url:
+            self.broker_url = "filesystem://"
+        if self.storage_dir is None:
+            self.storage_dir = self.data_dir / "storage"
+        if self.models_dir is None:
+            self.models_dir = self.data_dir / "models"
+        return self
+
+    @property
+    def broker_dir(self) -> Path:
+        """Folder of the filesystem broker (embedded configuration only)."""
+        return self.data_dir / "broker"
+
+    @property
+    def is_embedded_broker(self) -> bool:
+        return self.broker_url.startswith("filesystem://")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,140 @@
+"""Check a video request against the chosen model's limits and fill in its defaults.
+
+Everything a worker could not honour is refused here with the offending ``param`` named, so bad
+input costs the client one round trip, not a failed job.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from model import ModelSpec, Size, frames_for
+from videogen.errors import InvalidRequestError
+
+MAX_SEED = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class VideoParameters:
+    """A request resolved against a model: every field set, every field within limits."""
+
+    model: str
+    prompt: str
+    negative_prompt: str | None
+    seconds: str
+    size: Size
+    fps: int
+    num_frames: int
+    num_inference_steps: int
+    guidance_scale: float
+    seed: int
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def _parse_seconds(value: str | int | float) -> Decimal:
+    try:
+        seconds = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise InvalidRequestError(f"seconds must be a number, got {value!r}", param="seconds") from None
+    if not seconds.is_finite() or seconds <= 0:
+        raise InvalidRequestError(f"seconds must be a positive number, got {value!r}", param="seconds")
+    return seconds
+
+
+def _format_seconds(seconds: Decimal) -> str:
+    return str(seconds.to_integral_value()) if seconds == seconds.to_integral_value() else str(seconds.normalize())
+
+
+def resolve_video_parameters(
+    spec: ModelSpec,
+    *,
+    prompt: str,
+    seconds: str | int | float | None = None,
+    size: str | None = None,
+    fps: int | None = None,
+    num_inference_steps: int | None = None,
+    guidance_scale: float | None = None,
+    seed: int | None = None,
+    negative_prompt: str | None = None,
+    metadata: dict[str, str] | None = None,
+) -> VideoParameters:
+    limits, defaults = spec.limits, spec.defaults
+
+    prompt = prompt.strip()
+    if not prompt:
+        raise InvalidRequestError("prompt must not be empty", param="prompt", code="invalid_prompt")
+    if len(prompt) > limits.max_prompt_chars:
+        raise InvalidRequestError(
+            f"prompt is {len(prompt)} characters; {spec.name} accepts at most {limits.max_prompt_chars}",
+            param="prompt", code="invalid_prompt",
+        )
+    if negative_prompt is not None:
+        negative_prompt = negative_prompt.strip() or None
+        if negative_prompt and len(negative_prompt) > limits.max_prompt_chars:
+            raise InvalidRequestError(
+                f"negative_prompt accepts at most {limits.max_prompt_chars} characters", param="negative_prompt"
+            )
+
+    if size is None:
+        frame_size = defaults.size
+    else:
+        try:
+            frame_size = Size.parse(size)
+        except ValueError as exc:
+            raise InvalidRequestError(str(exc), param="size", code="invalid_size") from None
+        if frame_size not in limits.sizes:
+            allowed = ", ".join(str(s) for s in limits.sizes)
+            raise InvalidRequestError(
+                f"size {frame_size} is not supported by {spec.name}; choose one of: {allowed}",
+                param="size", code="invalid_size",
+            )
+
+    fps = defaults.fps if fps is None else fps
+    if not limits.min_fps <= fps <= limits.max_fps:
+        raise InvalidRequestError(
+            f"fps must be between {limits.min_fps} and {limits.max_fps} for {spec.name}", param="fps"
+        )
+
+    clip_seconds = _parse_seconds(defaults.seconds if seconds is None else seconds)
+    num_frames = frames_for(float(clip_seconds), fps)
+    if num_frames > limits.max_frames:
+        raise InvalidRequestError(
+            f"{clip_seconds} s at {fps} fps is {num_frames} frames; {spec.name} makes at most "
+            f"{limits.max_frames} frames ({limits.max_seconds(fps)} s at {fps} fps)",
+            param="seconds", code="invalid_seconds",
+        )
+
+    steps = defaults.num_inference_steps if num_inference_steps is None else num_inference_steps
+    if not limits.min_steps <= steps <= limits.max_steps:
+        raise InvalidRequestError(
+            f"num_inference_steps must be between {limits.min_steps} and {limits.max_steps} for {spec.name}",
+            param="num_inference_steps",
+        )
+
+    guidance = defaults.guidance_scale if guidance_scale is None else guidance_scale
+    if not limits.min_guidance_scale <= guidance <= limits.max_guidance_scale:
+        raise InvalidRequestError(
+            f"guidance_scale must be between {limits.min_guidance_scale} and {limits.max_guidance_scale}",
+            param="guidance_scale",
+        )
+
+    if seed is None:
+        seed = secrets.randbelow(2**32)
+    elif not 0 <= seed <= MAX_SEED:
+        raise InvalidRequestError(f"seed must be between 0 and {MAX_SEED}", param="seed")
+
+    return VideoParameters(
+        model=spec.name,
+        prompt=prompt,
+        negative_prompt=negative_prompt,
+        seconds=_format_seconds(clip_seconds),
+        size=frame_size,
+        fps=fps,
+        num_frames=num_frames,
+        num_inference_steps=steps,
+        guidance_scale=float(guidance),
+        seed=seed,
+        metadata=dict(metadata or {}),
+    )

@@ -1,0 +1,44 @@
+"""The worker's Celery application: ``celery -A worker.celery_app worker`` (or ``videogen worker``)."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+from celery.signals import worker_init
+from prometheus_client import start_http_server
+
+from model import ModelRegistry
+from videogen.queue import GENERATE_TASK, make_celery
+from videogen.settings import get_settings
+from videogen.storage import storage_from_settings
+from worker.pipelines import PipelineCache
+from worker.runner import JobRunner
+
+log = logging.getLogger(__name__)
+
+settings = get_settings()
+app = make_celery(settings)
+
+
+@lru_cache(maxsize=1)
+def get_runner() -> JobRunner:
+    """One runner, and so one set of warm pipelines, per worker process."""
+    assert settings.models_dir is not None
+    return JobRunner(
+        settings=settings,
+        storage=storage_from_settings(settings),
+        registry=ModelRegistry.from_file(settings.models_file),
+        pipelines=PipelineCache(settings.models_dir, settings.device),
+    )
+
+
+@worker_init.connect
+def _start_metrics_server(**_: object) -> None:
+    if settings.worker_metrics_port:
+        start_http_server(settings.worker_metrics_port)
+
+
+@app.task(name=GENERATE_TASK)
+def generate_video(video_id: str) -> str:
+    return str(get_runner().run(video_id))

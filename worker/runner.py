@@ -1,0 +1,195 @@
+"""Run one job from claim to completed/failed/cancelled.
+
+The database decides: a job runs only after this worker wins the claim, and ends ``completed``
+only after its files are in storage. Any exception ends it ``failed`` with a readable message, so
+no failure leaves a job ``in_progress``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from model import ModelRegistry
+from model.encoding import encode_mp4, encode_thumbnail
+from model.generation import GenerationRequest
+from videogen import jobs
+from videogen.db import session_scope
+from videogen.orm import Video, VideoStatus
+from videogen.settings import Settings
+from videogen.storage import Storage
+from videogen.videos import CONTENT_TYPES, asset_key
+from worker import metrics
+from worker.pipelines import PipelineCache
+
+log = logging.getLogger(__name__)
+
+# Share of the progress bar the denoising loop fills; decode, encode and upload take the rest.
+DENOISE_SHARE = 90
+
+
+class JobCancelledError(Exception):
+    """Raised from the step callback to stop a pipeline that has been cancelled.
+
+    Raising (rather than diffusers' ``_interrupt`` flag) also skips the VAE decode, so a cancelled
+    job frees the GPU at the next step.
+    """
+
+
+class Heartbeat:
+    """A background thread that writes progress and notices cancellation.
+
+    Decoupling it from the denoising loop keeps database I/O off the GPU's critical path and
+    keeps the job visibly alive during long steps and the VAE decode, which have no callback.
+    """
+
+    def __init__(self, settings: Settings, video_id: str):
+        self.settings = settings
+        self.video_id = video_id
+        self.progress = 0
+        self.cancelled = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{video_id}", daemon=True)
+
+    def _beat(self) -> None:
+        with session_scope(self.settings.database_url) as session:
+            if not jobs.heartbeat(session, self.video_id, self.progress):
+                self.cancelled.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.settings.heartbeat_interval_seconds):
+            try:
+                self._beat()
+            except Exception:  # noqa: BLE001 - a database blip must not kill the job
+                log.warning("heartbeat for %s failed", self.video_id, exc_info=True)
+            if self.cancelled.is_set():
+                return
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def on_step(self, done: int, total: int) -> None:
+        self.progress = min(DENOISE_SHARE, done * DENOISE_SHARE // max(total, 1))
+        if self.cancelled.is_set():
+            raise JobCancelledError(self.video_id)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@contextmanager
+def _scratch_dir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="videogen-") as tmp:
+        yield Path(tmp)
+
+
+class JobRunner:
+    def __init__(self, settings: Settings, storage: Storage, registry: ModelRegistry, pipelines: PipelineCache):
+        self.settings = settings
+        self.storage = storage
+        self.registry = registry
+        self.pipelines = pipelines
+
+    def run(self, video_id: str) -> str:
+        """Run ``video_id`` if this worker can claim it; returns the status it ended in."""
+        with session_scope(self.settings.database_url) as session:
+            if not jobs.claim(session, video_id, worker_name()):
+                video = session.get(Video, video_id)
+                status = video.status if video else "missing"
+                log.info("skipping %s: it is %s", video_id, status)
+                return status
+            video = session.get(Video, video_id)
+            assert video is not None
+            session.expunge(video)
+
+        started = time.monotonic()
+        try:
+            self._generate_and_store(video)
+        except JobCancelledError:
+            log.info("%s cancelled while running", video_id)
+            self._cleanup_assets(video_id)
+            metrics.JOBS_FINISHED.labels(model=video.model, status=VideoStatus.CANCELLED).inc()
+            return VideoStatus.CANCELLED
+        except Exception as exc:  # noqa: BLE001 - every failure must end the job
+            log.exception("%s failed", video_id)
+            with session_scope(self.settings.database_url) as session:
+                jobs.fail(session, video_id, _error_code(exc), _error_message(exc))
+            self._cleanup_assets(video_id)
+            metrics.JOBS_FINISHED.labels(model=video.model, status=VideoStatus.FAILED).inc()
+            return VideoStatus.FAILED
+        finally:
+            metrics.JOB_SECONDS.labels(model=video.model).observe(time.monotonic() - started)
+
+        metrics.JOBS_FINISHED.labels(model=video.model, status=VideoStatus.COMPLETED).inc()
+        return VideoStatus.COMPLETED
+
+    def _generate_and_store(self, video: Video) -> None:
+        spec = self.registry.get(video.model)
+        generator = self.pipelines.get(spec)
+        request = GenerationRequest(
+            prompt=video.prompt,
+            negative_prompt=video.negative_prompt,
+            width=video.width,
+            height=video.height,
+            num_frames=video.num_frames,
+            num_inference_steps=video.num_inference_steps,
+            guidance_scale=video.guidance_scale,
+            seed=video.seed,
+        )
+        with Heartbeat(self.settings, video.id) as heartbeat, _scratch_dir() as scratch:
+            result = generator.generate(request, on_step=heartbeat.on_step)
+            if heartbeat.cancelled.is_set():
+                raise JobCancelledError(video.id)
+            heartbeat.progress = 95
+            video_path = encode_mp4(result.frames, video.fps, scratch / "video.mp4")
+            thumbnail_path = scratch / "thumbnail.jpg"
+            thumbnail_path.write_bytes(encode_thumbnail(result.frames))
+            self.storage.put_file(asset_key(video.id, "video"), video_path, CONTENT_TYPES["video"])
+            self.storage.put_file(asset_key(video.id, "thumbnail"), thumbnail_path, CONTENT_TYPES["thumbnail"])
+            with session_scope(self.settings.database_url) as session:
+                done = jobs.complete(
+                    session, video.id,
+                    video_key=asset_key(video.id, "video"),
+                    thumbnail_key=asset_key(video.id, "thumbnail"),
+                    video_bytes=video_path.stat().st_size,
+                    retention=timedelta(hours=self.settings.video_retention_hours),
+                )
+            if not done:  # cancelled or deleted during encode/upload
+                raise JobCancelledError(video.id)
+
+    def _cleanup_assets(self, video_id: str) -> None:
+        try:
+            self.storage.delete_prefix(f"{video_id}/")
+        except Exception:  # noqa: BLE001 - leftover files are not worth failing over
+            log.warning("could not remove assets of %s", video_id, exc_info=True)
+
+
+def _error_code(exc: Exception) -> str:
+    from model import UnknownModelError
+    from model.loading import ModelWeightsMissingError
+
+    if isinstance(exc, ModelWeightsMissingError | UnknownModelError):
+        return "model_unavailable"
+    if type(exc).__name__ == "OutOfMemoryError":
+        return "out_of_memory"
+    return "generation_failed"
+
+
+def _error_message(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"
+
