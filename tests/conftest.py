@@ -1,0 +1,171 @@
+"""Fixtures: the tiny model, and the service in its two configurations.
+
+- ``embedded``: SQLite, local disk, kombu's filesystem broker (no server at all).
+- ``production``: PostgreSQL, Redis, S3 over HTTP (moto's standalone server), separate processes.
+
+Each test session gets its own SQLite file, PostgreSQL database, Redis database and bucket, and
+removes them at the end. Set VIDEOGEN_TEST_POSTGRES_URL / VIDEOGEN_TEST_REDIS_URL to point
+elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+import redis
+import sqlalchemy as sa
+
+from tests.stack import ServiceStack, free_port, make_broken_model, wait_until
+
+POSTGRES_ADMIN_URL = os.environ.get("VIDEOGEN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("VIDEOGEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+
+BROKEN_MODEL = "tiny-broken"
+MODELS_TOML = f"""
+[models.{BROKEN_MODEL}]
+base = "hunyuanvideo-tiny"
+weights_subdir = "{BROKEN_MODEL}"
+"""
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """hunyuanvideo-tiny built by the CLI, plus a deliberately corrupted copy."""
+    from model.tiny import build_tiny_model
+
+    root = tmp_path_factory.mktemp("models")
+    build_tiny_model(root / "hunyuanvideo-tiny", seed=0)
+    make_broken_model(root / "hunyuanvideo-tiny", root / BROKEN_MODEL)
+    (root / "models.toml").write_text(MODELS_TOML)
+    return root
+
+
+def _base_env(models_dir: Path, data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOGEN_")}
+    env.update(
+        VIDEOGEN_DATA_DIR=str(data_dir),
+        VIDEOGEN_MODELS_DIR=str(models_dir),
+        VIDEOGEN_MODELS_FILE=str(models_dir / "models.toml"),
+        VIDEOGEN_MODELS=f'["hunyuanvideo-tiny", "{BROKEN_MODEL}"]',
+        VIDEOGEN_DEVICE="cpu",
+        VIDEOGEN_HEARTBEAT_INTERVAL_SECONDS="0.2",
+        VIDEOGEN_RECONCILE_INTERVAL_SECONDS="1",
+        VIDEOGEN_REDISPATCH_AFTER_SECONDS="5",
+        VIDEOGEN_LOG_LEVEL="INFO",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def embedded_stack(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceStack]:
+    data_dir = tmp_path_factory.mktemp("embedded")
+    stack = ServiceStack("embedded", _base_env(models_dir, data_dir), data_dir)
+    try:
+        yield stack.start()
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this session, dropped afterwards."""
+    name = f"videogen_test_{secrets.token_hex(4)}"
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        from videogen.db import get_engine
+
+        get_engine.cache_clear()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis database of our own, emptied before and after."""
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    try:
+        yield REDIS_URL
+    finally:
+        client.flushdb()
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto's standalone S3 server: real HTTP, real boto3 signing, real presigned URLs."""
+    port = free_port()
+    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: httpx.get(f"{url}/moto-api/", timeout=2).status_code < 500, 30, message="moto server")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def production_stack(
+    models_dir: Path, postgres_url: str, redis_url: str, s3_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServiceStack]:
+    data_dir = tmp_path_factory.mktemp("production")
+    env = _base_env(models_dir, data_dir)
+    env.update(
+        VIDEOGEN_DATABASE_URL=postgres_url,
+        VIDEOGEN_BROKER_URL=redis_url,
+        VIDEOGEN_STORAGE_BACKEND="s3",
+        VIDEOGEN_S3_ENDPOINT_URL=s3_server,
+        VIDEOGEN_S3_BUCKET=f"videogen-test-{secrets.token_hex(4)}",
+        VIDEOGEN_S3_ACCESS_KEY_ID="test",
+        VIDEOGEN_S3_SECRET_ACCESS_KEY="test",
+        VIDEOGEN_S3_CREATE_BUCKET="true",
+    )
+    stack = ServiceStack("production", env, data_dir)
+    try:
+        yield stack.start()
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="session", params=["embedded", "production"])
+def stack(request: pytest.FixtureRequest) -> ServiceStack:
+    """The service in each configuration, for tests that must hold in both."""
+    return request.getfixturevalue(f"{request.param}_stack")
+
+
+@pytest.fixture(scope="session")
+def api_key(stack: ServiceStack) -> str:
+    return stack.create_key(f"acme-{stack.name}")
+
+
+@pytest.fixture
+def client(stack: ServiceStack, api_key: str) -> Iterator[openai.OpenAI]:
+    """The official OpenAI SDK, pointed at us."""
+    with openai.OpenAI(base_url=stack.base_url, api_key=api_key, max_retries=0) as sdk:
+        yield sdk
+
+
+@pytest.fixture
+def http(stack: ServiceStack, api_key: str) -> Iterator[httpx.Client]:
+    """Plain HTTP with the caller's key, for what the SDK does not expose."""
+    with httpx.Client(base_url=stack.base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=30) as c:
+        yield c

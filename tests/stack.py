@@ -1,0 +1,125 @@
+"""Run the real service for tests: an API process and a Celery worker process, configured only
+through ``VIDEOGEN_*`` environment variables, exactly as an operator would run them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.2, message: str = "condition"):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as exc:  # noqa: BLE001 - keep polling until the deadline
+            last_error = exc
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {message} (last error: {last_error!r})")
+
+
+def videogen_cli(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run the ``videogen`` CLI as a user would, in a fresh process."""
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", *args],
+        env=env, cwd=env.get("VIDEOGEN_DATA_DIR", REPO), capture_output=True, text=True, check=check, timeout=300,
+    )
+
+
+@dataclass
+class ServiceStack:
+    """API + worker processes sharing one configuration."""
+
+    name: str
+    env: dict[str, str]
+    log_dir: Path
+    port: int = field(default_factory=free_port)
+    api: subprocess.Popen[bytes] | None = None
+    worker: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def root_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _spawn(self, role: str, args: list[str]) -> subprocess.Popen[bytes]:
+        log = (self.log_dir / f"{self.name}-{role}.log").open("ab")
+        return subprocess.Popen(
+            [sys.executable, "-m", "cli.main", *args],
+            env=self.env, cwd=self.log_dir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def start(self) -> ServiceStack:
+        videogen_cli(self.env, "db", "upgrade")
+        self.start_api()
+        self.start_worker()
+        return self
+
+    def start_api(self) -> None:
+        self.api = self._spawn("api", ["serve", "--port", str(self.port)])
+        wait_until(lambda: httpx.get(f"{self.root_url}/readyz", timeout=2).status_code == 200, 60, message="API")
+
+    def start_worker(self) -> None:
+        self.worker = self._spawn("worker", ["worker"])
+        log = self.log_dir / f"{self.name}-worker.log"
+        wait_until(lambda: b"ready." in log.read_bytes(), 90, message="worker ready")
+
+    def stop_worker(self, sig: int = signal.SIGTERM) -> None:
+        _stop(self.worker, sig)
+        self.worker = None
+
+    def stop(self) -> None:
+        self.stop_worker()
+        _stop(self.api, signal.SIGTERM)
+        self.api = None
+
+    def create_key(self, org: str) -> str:
+        return videogen_cli(self.env, "keys", "create", "--org", org, "-q").stdout.strip()
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {p.name} ---\n{p.read_text(errors='replace')[-4000:]}" for p in sorted(self.log_dir.glob(f"{self.name}-*.log"))
+        )
+
+
+def _stop(process: subprocess.Popen[bytes] | None, sig: int) -> None:
+    if process is None or process.poll() is not None:
+        return
+    os.killpg(process.pid, sig)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+def make_broken_model(tiny_dir: Path, target: Path) -> Path:
+    """A copy of the tiny model whose transformer weights are truncated: loading it raises, as a
+    half-copied checkpoint would on a real GPU box."""
+    shutil.copytree(tiny_dir, target)
+    weights = target / "transformer" / "diffusion_pytorch_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    return target
