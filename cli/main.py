@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -77,7 +78,10 @@ def keys_create(
 
 
 @keys_app.command("list")
-def keys_list(org: Annotated[str | None, typer.Option("--org", help="Only this organization.")] = None) -> None:
+def keys_list(
+    org: Annotated[str | None, typer.Option("--org", help="Only this organization.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line, for scripts.")] = False,
+) -> None:
     """List API keys (prefixes only)."""
     from videogen import accounts
     from videogen.db import session_scope
@@ -85,11 +89,17 @@ def keys_list(org: Annotated[str | None, typer.Option("--org", help="Only this o
     table = Table("id", "organization", "name", "prefix", "created", "last used", "revoked")
     with session_scope(get_settings().database_url) as session:
         for key in accounts.list_api_keys(session, org):
-            table.add_row(
-                key.id, key.organization.name, key.name, key.prefix + "…",
-                _when(key.created_at), _when(key.last_used_at), _when(key.revoked_at),
-            )
-    console.print(table)
+            row = {
+                "id": key.id, "organization": key.organization.name, "name": key.name, "prefix": key.prefix,
+                "created_at": _when(key.created_at), "last_used_at": _when(key.last_used_at),
+                "revoked_at": _when(key.revoked_at),
+            }
+            if as_json:
+                print(json.dumps(row))
+            else:
+                table.add_row(*(v + "…" if k == "prefix" else v for k, v in row.items()))
+    if not as_json:
+        console.print(table)
 
 
 @keys_app.command("revoke")
@@ -343,7 +353,7 @@ def probe(path: Path) -> None:
 
 
 def _when(value: object) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"  # type: ignore[attr-defined]
+    return value.isoformat(timespec="seconds") if value is not None else ""  # type: ignore[attr-defined]
 
 
 def _redact(url: str) -> str:
