@@ -28,11 +28,19 @@ from tests.stack import ServiceStack, free_port, make_broken_model, wait_until
 POSTGRES_ADMIN_URL = os.environ.get("VIDEOGEN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("VIDEOGEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 
+# Two ways an operator's model can go wrong, declared the way operators declare models:
+# weights that do not load, and a size preset the pipeline rejects once it runs.
 BROKEN_MODEL = "tiny-broken"
+MISFIT_MODEL = "tiny-misfit"
 MODELS_TOML = f"""
 [models.{BROKEN_MODEL}]
 base = "hunyuanvideo-tiny"
 weights_subdir = "{BROKEN_MODEL}"
+
+[models.{MISFIT_MODEL}]
+base = "hunyuanvideo-tiny"
+sizes = ["136x136"]
+default_size = "136x136"
 """
 
 
@@ -54,7 +62,7 @@ def _base_env(models_dir: Path, data_dir: Path) -> dict[str, str]:
         VIDEOGEN_DATA_DIR=str(data_dir),
         VIDEOGEN_MODELS_DIR=str(models_dir),
         VIDEOGEN_MODELS_FILE=str(models_dir / "models.toml"),
-        VIDEOGEN_MODELS=f'["hunyuanvideo-tiny", "{BROKEN_MODEL}"]',
+        VIDEOGEN_MODELS=f'["hunyuanvideo-tiny", "{BROKEN_MODEL}", "{MISFIT_MODEL}"]',
         VIDEOGEN_DEVICE="cpu",
         VIDEOGEN_HEARTBEAT_INTERVAL_SECONDS="0.2",
         VIDEOGEN_RECONCILE_INTERVAL_SECONDS="1",

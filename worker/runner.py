@@ -44,6 +44,17 @@ class JobCancelledError(Exception):
     """
 
 
+class ModelLoadError(RuntimeError):
+    """The worker could not load a model. The cause (with server paths) goes to the worker log;
+    the client sees which model and what kind of failure."""
+
+    def __init__(self, model: str, cause: Exception):
+        super().__init__(
+            f"The model '{model}' could not be loaded by the worker ({type(cause).__name__}). "
+            "The operator can find the details in the worker log."
+        )
+
+
 class Heartbeat:
     """A background thread that writes progress and notices cancellation.
 
@@ -138,8 +149,11 @@ class JobRunner:
         return VideoStatus.COMPLETED
 
     def _generate_and_store(self, video: Video) -> None:
-        spec = self.registry.get(video.model)
-        generator = self.pipelines.get(spec)
+        try:
+            generator = self.pipelines.get(self.registry.get(video.model))
+        except Exception as exc:
+            log.exception("loading %s failed", video.model)
+            raise ModelLoadError(video.model, exc) from exc
         request = GenerationRequest(
             prompt=video.prompt,
             negative_prompt=video.negative_prompt,
@@ -179,10 +193,7 @@ class JobRunner:
 
 
 def _error_code(exc: Exception) -> str:
-    from model import UnknownModelError
-    from model.loading import ModelWeightsMissingError
-
-    if isinstance(exc, ModelWeightsMissingError | UnknownModelError):
+    if isinstance(exc, ModelLoadError):
         return "model_unavailable"
     if type(exc).__name__ == "OutOfMemoryError":
         return "out_of_memory"
@@ -190,6 +201,10 @@ def _error_code(exc: Exception) -> str:
 
 
 def _error_message(exc: Exception) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return f"{type(exc).__name__}: {text}"
+    if isinstance(exc, ModelLoadError):
+        return str(exc)
+    if type(exc).__name__ == "OutOfMemoryError":
+        return "The GPU ran out of memory for this request; try a smaller size or a shorter clip."
+    first_line = (str(exc).strip().splitlines() or [""])[0][:500]
+    return f"{type(exc).__name__}: {first_line}" if first_line else type(exc).__name__
 

@@ -1,0 +1,113 @@
+"""Jobs end where they should: failures fail, cancels stop the GPU work, and the worker moves on."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+
+from tests.conftest import BROKEN_MODEL, MISFIT_MODEL
+from tests.stack import ServiceStack, wait_until
+from tests.test_auth import assert_error
+
+# The slowest request hunyuanvideo-tiny accepts: ~10 s on a 2-core CPU, long enough to cancel mid-run.
+LONG_JOB = {"size": "256x256", "seconds": "4", "fps": 16, "num_inference_steps": 200}
+
+
+def status_of(http: httpx.Client, video_id: str) -> dict:  # type: ignore[type-arg]
+    return http.get(f"/videos/{video_id}").json()
+
+
+def wait_for(http: httpx.Client, video_id: str, predicate, timeout: float = 120) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    def check() -> dict | None:  # type: ignore[type-arg]
+        video = status_of(http, video_id)
+        return video if predicate(video) else None
+
+    return wait_until(check, timeout, message=f"{video_id} to reach the expected state")
+
+
+def finished(video: dict) -> bool:  # type: ignore[type-arg]
+    return video["status"] in ("completed", "failed", "cancelled")
+
+
+def test_a_generation_that_raises_ends_failed_and_the_worker_serves_the_next_job(http: httpx.Client) -> None:
+    misfit = http.post("/videos", json={"prompt": "wrong shape", "model": MISFIT_MODEL}).json()
+    healthy = http.post("/videos", json={"prompt": "fine", "num_inference_steps": 1}).json()
+
+    failed = wait_for(http, misfit["id"], finished)
+    assert failed["status"] == "failed"
+    assert failed["error"] == {
+        "code": "generation_failed",
+        "message": "ValueError: `height` and `width` have to be divisible by 16 but are 136 and 136.",
+    }
+    assert wait_for(http, healthy["id"], finished)["status"] == "completed"
+
+
+def test_a_model_that_cannot_load_fails_its_job_and_the_worker_serves_the_next(http: httpx.Client) -> None:
+    broken = http.post("/videos", json={"prompt": "doomed", "model": BROKEN_MODEL}).json()
+    healthy = http.post("/videos", json={"prompt": "fine", "num_inference_steps": 1}).json()
+
+    failed = wait_for(http, broken["id"], finished)
+    assert failed["status"] == "failed"
+    assert failed["error"]["code"] == "model_unavailable"
+    assert f"'{BROKEN_MODEL}' could not be loaded" in failed["error"]["message"]
+    assert "/" not in failed["error"]["message"]  # no server paths leak to clients
+    assert failed["completed_at"] is not None
+    assert_error(http.get(f"/videos/{broken['id']}/content"), 400, "invalid_request_error", "video_not_ready")
+
+    assert wait_for(http, healthy["id"], finished)["status"] == "completed"
+
+
+def test_cancel_running_and_queued_jobs(http: httpx.Client) -> None:
+    running = http.post("/videos", json={"prompt": "a long take", **LONG_JOB}).json()
+    queued = http.post("/videos", json={"prompt": "waits its turn", **LONG_JOB}).json()
+    after = http.post("/videos", json={"prompt": "runs after the cancels", "num_inference_steps": 1}).json()
+
+    wait_for(http, running["id"], lambda v: v["status"] == "in_progress" and v["progress"] > 0)
+    waiting = status_of(http, queued["id"])
+    assert waiting["status"] == "queued"
+    assert waiting["queue_position"] >= 1
+
+    cancelled_queued = http.post(f"/videos/{queued['id']}/cancel")
+    assert cancelled_queued.status_code == 200, cancelled_queued.text
+    assert cancelled_queued.json()["status"] == "cancelled"
+
+    assert http.post(f"/videos/{running['id']}/cancel").json()["status"] == "cancelled"
+    # The worker notices at its next step, frees itself, and runs the next job.
+    assert wait_for(http, after["id"], finished, timeout=60)["status"] == "completed"
+    stopped = status_of(http, running["id"])
+    assert stopped["status"] == "cancelled"
+    assert stopped["progress"] < 90  # stopped in the denoising loop, not after it
+    assert status_of(http, queued["id"])["status"] == "cancelled"
+    assert status_of(http, queued["id"])["started_at"] is None  # never ran
+
+    # A finished job cannot be cancelled, and says so.
+    assert_error(http.post(f"/videos/{after['id']}/cancel"), 400, "invalid_request_error", "video_not_cancellable")
+    assert_error(http.get(f"/videos/{running['id']}/content"), 400, "invalid_request_error", "video_not_ready")
+
+
+def test_delete_of_a_running_job_stops_it(client: openai.OpenAI, http: httpx.Client) -> None:
+    running = http.post("/videos", json={"prompt": "deleted mid-way", **LONG_JOB}).json()
+    wait_for(http, running["id"], lambda v: v["status"] == "in_progress" and v["progress"] > 0)
+    assert client.videos.delete(running["id"]).deleted is True
+    follow_up = client.videos.create(prompt="next in line", extra_body={"num_inference_steps": 1})
+    assert client.videos.poll(follow_up.id, poll_interval_ms=200).status == "completed"
+
+
+def test_a_job_whose_broker_message_was_lost_still_runs(production_stack: ServiceStack, redis_url: str) -> None:
+    """The database is the source of truth: with the message gone from Redis, the reconciler sends it again."""
+    import redis
+
+    stack = production_stack
+    key = stack.create_key("lost-and-found")
+    with httpx.Client(base_url=stack.base_url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as http:
+        stack.stop_worker()
+        try:
+            video = http.post("/videos", json={"prompt": "lost in transit", "num_inference_steps": 1}).json()
+            broker = redis.Redis.from_url(redis_url)
+            queue = "videogen.hunyuanvideo-tiny"
+            wait_until(lambda: broker.llen(queue) > 0, 10, message="message in Redis")
+            broker.delete(queue)  # the message is lost
+            broker.close()
+        finally:
+            stack.start_worker()
+        assert wait_for(http, video["id"], finished, timeout=60)["status"] == "completed"
