@@ -1,0 +1,41 @@
+# syntax=docker/dockerfile:1.7
+# Two images from one file:
+#   docker build --target api -t videogen-api .      (small: no torch)
+#   docker build --target worker -t videogen-worker .  (CUDA PyTorch base)
+
+# ---------------------------------------------------------------------------- API
+FROM python:3.11-slim AS api
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY pyproject.toml README.md alembic.ini ./
+COPY api ./api
+COPY cli ./cli
+COPY model ./model
+COPY videogen ./videogen
+COPY worker ./worker
+COPY migrations ./migrations
+RUN pip install . && useradd --create-home --uid 10001 videogen
+USER videogen
+ENV VIDEOGEN_API_HOST=0.0.0.0 VIDEOGEN_DATA_DIR=/home/videogen/var
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s --retries=5 \
+  CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz')"
+CMD ["videogen", "serve", "--workers", "2"]
+
+# ---------------------------------------------------------------------------- worker
+FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime AS worker
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY pyproject.toml README.md alembic.ini ./
+COPY api ./api
+COPY cli ./cli
+COPY model ./model
+COPY videogen ./videogen
+COPY worker ./worker
+COPY migrations ./migrations
+# torch comes from the base image (CUDA build); pip keeps it because it satisfies torch>=2.4.
+RUN pip install ".[worker]" && useradd --create-home --uid 10001 videogen
+USER videogen
+ENV VIDEOGEN_MODELS_DIR=/models VIDEOGEN_DEVICE=cuda HF_HUB_OFFLINE=1
+VOLUME ["/models"]
+CMD ["videogen", "worker"]
