@@ -62,4 +62,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(models.router)
     app.include_router(system.router)
     return app
-

@@ -32,7 +32,9 @@ def validation_error(errors: list[dict]) -> InvalidRequestError:  # type: ignore
     loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
     param = ".".join(loc) or None
     kind = first.get("type", "")
-    code = _VALIDATION_CODES.get(kind, "invalid_type" if kind.endswith("_type") or "parsing" in kind else "invalid_value")
+    code = _VALIDATION_CODES.get(
+        kind, "invalid_type" if kind.endswith("_type") or "parsing" in kind else "invalid_value"
+    )
     message = first.get("msg", "invalid value")
     if kind == "missing":
         message = f"Missing required parameter: '{param}'."

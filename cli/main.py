@@ -90,8 +90,12 @@ def keys_list(
     with session_scope(get_settings().database_url) as session:
         for key in accounts.list_api_keys(session, org):
             row = {
-                "id": key.id, "organization": key.organization.name, "name": key.name, "prefix": key.prefix,
-                "created_at": _when(key.created_at), "last_used_at": _when(key.last_used_at),
+                "id": key.id,
+                "organization": key.organization.name,
+                "name": key.name,
+                "prefix": key.prefix,
+                "created_at": _when(key.created_at),
+                "last_used_at": _when(key.last_used_at),
                 "revoked_at": _when(key.revoked_at),
             }
             if as_json:
@@ -159,9 +163,11 @@ def model_list() -> None:
         weights = weights_dir_for(spec, settings.models_dir or Path("."))
         present = (weights / "model_index.json").is_file()
         table.add_row(
-            name, "yes" if name in settings.models else "no",
+            name,
+            "yes" if name in settings.models else "no",
             f"[green]{weights}[/green]" if present else f"[red]missing: {weights}[/red]",
-            ", ".join(str(s) for s in spec.limits.sizes), str(spec.limits.max_frames),
+            ", ".join(str(s) for s in spec.limits.sizes),
+            str(spec.limits.max_frames),
         )
     console.print(table)
 
@@ -171,8 +177,19 @@ def model_list() -> None:
 
 def _serve_command(settings: Settings, host: str, port: int, workers: int = 1) -> list[str]:
     return [
-        sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app",
-        "--host", host, "--port", str(port), "--workers", str(workers), "--log-level", settings.log_level.lower(),
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "api.app:create_app",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        settings.log_level.lower(),
     ]
 
 
@@ -181,10 +198,22 @@ def _worker_command(settings: Settings, models: list[str]) -> list[str]:
 
     queues = ",".join(queue_for_model(m) for m in (models or settings.models))
     return [
-        sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",
-        "--pool", "solo",  # one job at a time, and the pipeline stays warm in this very process
-        "--queues", queues, "--loglevel", settings.log_level, "--without-gossip", "--without-mingle",
-        "--hostname", f"videogen-{'-'.join(models) or 'all'}@%h",
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "worker.celery_app",
+        "worker",
+        "--pool",
+        "solo",  # one job at a time, and the pipeline stays warm in this very process
+        "--queues",
+        queues,
+        "--loglevel",
+        settings.log_level,
+        "--without-gossip",
+        "--without-mingle",
+        "--hostname",
+        f"videogen-{'-'.join(models) or 'all'}@%h",
     ]
 
 
@@ -201,7 +230,9 @@ def serve(
 
 @app.command()
 def worker(
-    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Serve only this model (repeatable).")] = None,
+    model: Annotated[
+        list[str] | None, typer.Option("--model", "-m", help="Serve only this model (repeatable).")
+    ] = None,
 ) -> None:
     """Run a GPU worker: one job at a time, pipeline kept warm between jobs."""
     settings = get_settings()
@@ -265,7 +296,9 @@ def dev(
 @app.command()
 def generate(
     prompt: Annotated[str, typer.Argument(help="What the video should show.")],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to save the MP4 (implies --wait).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Where to save the MP4 (implies --wait).")
+    ] = None,
     wait: Annotated[bool, typer.Option(help="Wait for the video and show progress.")] = False,
     model: Annotated[str | None, typer.Option(help="Model name.")] = None,
     size: Annotated[str | None, typer.Option(help="WIDTHxHEIGHT.")] = None,
@@ -282,15 +315,23 @@ def generate(
     body = {
         key: value
         for key, value in {
-            "prompt": prompt, "model": model, "size": size, "seconds": seconds, "fps": fps,
-            "num_inference_steps": steps, "seed": seed, "negative_prompt": negative_prompt,
+            "prompt": prompt,
+            "model": model,
+            "size": size,
+            "seconds": seconds,
+            "fps": fps,
+            "num_inference_steps": steps,
+            "seed": seed,
+            "negative_prompt": negative_prompt,
         }.items()
         if value is not None
     }
     with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60) as client:
         video = _checked(client.post("/videos", json=body))
-        console.print(f"created [bold]{video['id']}[/bold] ({video['model']}, {video['size']}, "
-                      f"{video['seconds']} s, seed {video['seed']})")
+        console.print(
+            f"created [bold]{video['id']}[/bold] ({video['model']}, {video['size']}, "
+            f"{video['seconds']} s, seed {video['seed']})"
+        )
         if not (wait or output):
             return
         video = _follow(client, video, timeout)
@@ -310,7 +351,12 @@ def generate(
 
 def _follow(client: httpx.Client, video: dict, timeout: float) -> dict:  # type: ignore[type-arg]
     deadline = time.monotonic() + timeout
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console) as progress:
         task = progress.add_task(video["status"], total=100)
         while video["status"] in ("queued", "in_progress"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 from videogen.db import make_engine
 from videogen.orm import Base
 from videogen.settings import get_settings

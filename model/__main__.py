@@ -1,7 +1,7 @@
 """Use the model layer on its own, without the service::
 
-    python -m model build-tiny ./models/hunyuanvideo-tiny
-    python -m model generate "a cat" --models-dir ./models -o cat.mp4 --seed 1
+python -m model build-tiny ./models/hunyuanvideo-tiny
+python -m model generate "a cat" --models-dir ./models -o cat.mp4 --seed 1
 """
 
 from __future__ import annotations

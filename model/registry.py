@@ -34,9 +34,7 @@ HUNYUANVIDEO = ModelSpec(
         min_steps=1,
         max_steps=100,
     ),
-    defaults=ModelDefaults(
-        size=Size(1280, 720), seconds=5, fps=24, num_inference_steps=50, guidance_scale=6.0
-    ),
+    defaults=ModelDefaults(size=Size(1280, 720), seconds=5, fps=24, num_inference_steps=50, guidance_scale=6.0),
     transformer_dtype="bfloat16",
     dtype="float16",
     vae_tiling=True,

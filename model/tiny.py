@@ -16,7 +16,14 @@ from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers,
 TINY_MARKER = "videogen_tiny.json"
 
 # Special tokens of the two text encoders HunyuanVideo uses (Llama 3 chat format and CLIP).
-LLAMA_SPECIALS = ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>", "<pad>"]
+LLAMA_SPECIALS = [
+    "<|begin_of_text|>",
+    "<|end_of_text|>",
+    "<|start_header_id|>",
+    "<|end_header_id|>",
+    "<|eot_id|>",
+    "<pad>",
+]
 CLIP_SPECIALS = ["<|startoftext|>", "<|endoftext|>"]
 
 _CORPUS = """

@@ -25,7 +25,9 @@ import sqlalchemy as sa
 
 from tests.stack import ServiceStack, free_port, make_broken_model, wait_until
 
-POSTGRES_ADMIN_URL = os.environ.get("VIDEOGEN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "VIDEOGEN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 REDIS_URL = os.environ.get("VIDEOGEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 
 # Two ways an operator's model can go wrong, declared the way operators declare models:
@@ -67,6 +69,7 @@ def _base_env(models_dir: Path, data_dir: Path) -> dict[str, str]:
         VIDEOGEN_HEARTBEAT_INTERVAL_SECONDS="0.2",
         VIDEOGEN_RECONCILE_INTERVAL_SECONDS="1",
         VIDEOGEN_REDISPATCH_AFTER_SECONDS="5",
+        VIDEOGEN_STALE_AFTER_SECONDS="5",
         VIDEOGEN_LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",
     )

@@ -42,7 +42,12 @@ def videogen_cli(env: dict[str, str], *args: str, check: bool = True) -> subproc
     """Run the ``videogen`` CLI as a user would, in a fresh process."""
     return subprocess.run(
         [sys.executable, "-m", "cli.main", *args],
-        env=env, cwd=env.get("VIDEOGEN_DATA_DIR", REPO), capture_output=True, text=True, check=check, timeout=300,
+        env=env,
+        cwd=env.get("VIDEOGEN_DATA_DIR", REPO),
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=300,
     )
 
 
@@ -69,7 +74,11 @@ class ServiceStack:
         log = (self.log_dir / f"{self.name}-{role}.log").open("ab")
         return subprocess.Popen(
             [sys.executable, "-m", "cli.main", *args],
-            env=self.env, cwd=self.log_dir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=self.env,
+            cwd=self.log_dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def start(self) -> ServiceStack:
@@ -101,7 +110,8 @@ class ServiceStack:
 
     def logs(self) -> str:
         return "\n".join(
-            f"--- {p.name} ---\n{p.read_text(errors='replace')[-4000:]}" for p in sorted(self.log_dir.glob(f"{self.name}-*.log"))
+            f"--- {p.name} ---\n{p.read_text(errors='replace')[-4000:]}"
+            for p in sorted(self.log_dir.glob(f"{self.name}-*.log"))
         )
 
 

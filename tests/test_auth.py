@@ -55,7 +55,10 @@ def test_revoked_key_is_refused_at_once(stack: ServiceStack) -> None:
     [row] = [json.loads(line) for line in listing.splitlines()]
     assert key.startswith(row["prefix"]) and row["revoked_at"] == ""
     videogen_cli(stack.env, "keys", "revoke", row["id"])
-    [row] = [json.loads(line) for line in videogen_cli(stack.env, "keys", "list", "--org", "revocation-co", "--json").stdout.splitlines()]
+    [row] = [
+        json.loads(line)
+        for line in videogen_cli(stack.env, "keys", "list", "--org", "revocation-co", "--json").stdout.splitlines()
+    ]
     assert row["revoked_at"]
 
     assert_error(httpx.get(f"{stack.base_url}/videos", headers=headers), 401, "authentication_error", "api_key_revoked")

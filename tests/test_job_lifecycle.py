@@ -111,3 +111,20 @@ def test_a_job_whose_broker_message_was_lost_still_runs(production_stack: Servic
         finally:
             stack.start_worker()
         assert wait_for(http, video["id"], finished, timeout=60)["status"] == "completed"
+
+
+def test_a_job_whose_worker_died_is_requeued_and_completed(production_stack: ServiceStack) -> None:
+    """SIGKILL mid-generation: no heartbeat, so the reconciler puts the job back and a new worker runs it."""
+    import signal
+
+    stack = production_stack
+    key = stack.create_key("crash-survivor")
+    with httpx.Client(base_url=stack.base_url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as http:
+        job = {"prompt": "survives a crash", "size": "256x256", "seconds": "4", "fps": 16, "num_inference_steps": 60}
+        video = http.post("/videos", json=job).json()
+        wait_for(http, video["id"], lambda v: v["status"] == "in_progress" and v["progress"] > 0)
+        stack.stop_worker(signal.SIGKILL)
+        stack.start_worker()
+        done = wait_for(http, video["id"], finished, timeout=120)
+        assert done["status"] == "completed"
+        assert done["progress"] == 100

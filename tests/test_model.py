@@ -23,8 +23,13 @@ def generator(models_dir: Path) -> VideoGenerator:
 
 def request(**overrides: object) -> GenerationRequest:
     values: dict[str, object] = dict(
-        prompt="a dog runs on the beach", width=128, height=128, num_frames=9,
-        num_inference_steps=2, guidance_scale=6.0, seed=7,
+        prompt="a dog runs on the beach",
+        width=128,
+        height=128,
+        num_frames=9,
+        num_inference_steps=2,
+        guidance_scale=6.0,
+        seed=7,
     )
     values.update(overrides)
     return GenerationRequest(**values)  # type: ignore[arg-type]
@@ -117,9 +122,29 @@ def test_size_parsing() -> None:
 def test_model_layer_runs_standalone_and_imports_nothing_of_the_service(models_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "standalone.mp4"
     result = subprocess.run(
-        [sys.executable, "-m", "model", "generate", "a lighthouse at dusk", "--models-dir", str(models_dir),
-         "-o", str(out), "--seconds", "1", "--fps", "8", "--steps", "2", "--device", "cpu"],
-        capture_output=True, text=True, check=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "model",
+            "generate",
+            "a lighthouse at dusk",
+            "--models-dir",
+            str(models_dir),
+            "-o",
+            str(out),
+            "--seconds",
+            "1",
+            "--fps",
+            "8",
+            "--steps",
+            "2",
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     )
     assert "9 frames" in result.stdout
     with av.open(str(out)) as container:

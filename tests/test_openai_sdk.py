@@ -21,7 +21,9 @@ def decode(mp4: bytes) -> tuple[int, int, int, str]:
 
 
 def test_create_poll_download_list_delete(client: openai.OpenAI) -> None:
-    created = client.videos.create(prompt="a red fox runs through snow", model="hunyuanvideo-tiny", seconds="2", size="256x144")
+    created = client.videos.create(
+        prompt="a red fox runs through snow", model="hunyuanvideo-tiny", seconds="2", size="256x144"
+    )
     assert created.id.startswith("video_")
     assert created.object == "video"
     assert created.status in ("queued", "in_progress")

@@ -85,7 +85,10 @@ def test_bad_list_parameters(http: httpx.Client, params: dict, param: str) -> No
 
 
 def test_unknown_video_and_route_and_method(http: httpx.Client) -> None:
-    assert assert_error(http.get("/videos/video_doesnotexist"), 404, "invalid_request_error", "not_found")["param"] == "video_id"
+    assert (
+        assert_error(http.get("/videos/video_doesnotexist"), 404, "invalid_request_error", "not_found")["param"]
+        == "video_id"
+    )
     assert_error(http.get("/nothing-here"), 404, "invalid_request_error", "unknown_url")
     assert_error(http.put("/videos"), 405, "invalid_request_error", "method_not_allowed")
     assert_error(http.get("/videos/video_x/content", params={"variant": "gif"}), 400, "invalid_request_error")

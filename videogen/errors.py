@@ -1,6 +1,6 @@
 """Typed errors of the domain. The API maps them, in one place, to OpenAI's error format::
 
-    {"error": {"message": "...", "type": "invalid_request_error", "param": "size", "code": "invalid_size"}}
+{"error": {"message": "...", "type": "invalid_request_error", "param": "size", "code": "invalid_size"}}
 """
 
 from __future__ import annotations

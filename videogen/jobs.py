@@ -50,16 +50,26 @@ class IllegalTransitionError(ValueError):
 
 
 def transition(
-    session: Session, video_id: str, to: VideoStatus, *, expected: Iterable[VideoStatus], **values: Any
+    session: Session,
+    video_id: str,
+    to: VideoStatus,
+    *,
+    expected: Iterable[VideoStatus],
+    attempt: int | None = None,
+    **values: Any,
 ) -> bool:
-    """Move ``video_id`` to ``to`` if it is currently in one of ``expected``; True if it moved."""
+    """Move ``video_id`` to ``to`` if it is currently in one of ``expected`` (and, for a worker,
+    still in the ``attempt`` it claimed); True if it moved."""
     expected = frozenset(expected)
     for source in expected:
         if to not in ALLOWED_TRANSITIONS[source]:
             raise IllegalTransitionError(f"{source} -> {to} is not a job transition")
+    conditions = [Video.id == video_id, Video.status.in_([s.value for s in expected])]
+    if attempt is not None:
+        conditions.append(Video.attempts == attempt)
     result = session.execute(
         update(Video)
-        .where(Video.id == video_id, Video.status.in_([s.value for s in expected]))
+        .where(*conditions)
         .values(status=to.value, **values)
         .execution_options(synchronize_session=False)
     )
@@ -70,17 +80,24 @@ def claim(session: Session, video_id: str, worker: str) -> bool:
     """A worker takes a queued job. Only one claim per attempt can succeed."""
     now = utcnow()
     return transition(
-        session, video_id, P, expected={Q},
-        started_at=now, heartbeat_at=now, worker=worker, progress=0, attempts=Video.attempts + 1,
+        session,
+        video_id,
+        P,
+        expected={Q},
+        started_at=now,
+        heartbeat_at=now,
+        worker=worker,
+        progress=0,
+        attempts=Video.attempts + 1,
     )
 
 
-def heartbeat(session: Session, video_id: str, progress: int) -> bool:
+def heartbeat(session: Session, video_id: str, attempt: int, progress: int) -> bool:
     """Record that the worker is alive and how far it got. False means the job was cancelled
-    (or otherwise taken away from this worker) and the worker should stop."""
+    (or requeued after this worker looked dead) and the worker should stop."""
     result = session.execute(
         update(Video)
-        .where(Video.id == video_id, Video.status == P.value)
+        .where(Video.id == video_id, Video.status == P.value, Video.attempts == attempt)
         .values(heartbeat_at=utcnow(), progress=progress)
         .execution_options(synchronize_session=False)
     )
@@ -88,20 +105,42 @@ def heartbeat(session: Session, video_id: str, progress: int) -> bool:
 
 
 def complete(
-    session: Session, video_id: str, *, video_key: str, thumbnail_key: str, video_bytes: int, retention: timedelta
+    session: Session,
+    video_id: str,
+    *,
+    attempt: int,
+    video_key: str,
+    thumbnail_key: str,
+    video_bytes: int,
+    retention: timedelta,
 ) -> bool:
     now = utcnow()
     return transition(
-        session, video_id, C, expected={P},
-        progress=100, completed_at=now, expires_at=now + retention,
-        video_key=video_key, thumbnail_key=thumbnail_key, video_bytes=video_bytes, heartbeat_at=now,
+        session,
+        video_id,
+        C,
+        expected={P},
+        attempt=attempt,
+        progress=100,
+        completed_at=now,
+        expires_at=now + retention,
+        video_key=video_key,
+        thumbnail_key=thumbnail_key,
+        video_bytes=video_bytes,
+        heartbeat_at=now,
     )
 
 
-def fail(session: Session, video_id: str, code: str, message: str, *, expected: Iterable[VideoStatus] = (P,)) -> bool:
+def fail(session: Session, video_id: str, code: str, message: str, *, attempt: int | None = None) -> bool:
     return transition(
-        session, video_id, F, expected=expected,
-        completed_at=utcnow(), error_code=code, error_message=message[:2000],
+        session,
+        video_id,
+        F,
+        expected={P},
+        attempt=attempt,
+        completed_at=utcnow(),
+        error_code=code,
+        error_message=message[:2000],
     )
 
 
@@ -112,7 +151,9 @@ def cancel(session: Session, video_id: str) -> bool:
 
 def mark_dispatched(session: Session, video_id: str) -> None:
     session.execute(
-        update(Video).where(Video.id == video_id).values(dispatched_at=utcnow())
+        update(Video)
+        .where(Video.id == video_id)
+        .values(dispatched_at=utcnow())
         .execution_options(synchronize_session=False)
     )
 
@@ -122,7 +163,8 @@ def queue_position(session: Session, video: Video) -> int | None:
     if video.status != Q:
         return None
     ahead = session.scalar(
-        select(func.count()).select_from(Video)
+        select(func.count())
+        .select_from(Video)
         .where(Video.status == Q.value, Video.model == video.model, Video.id < video.id)
     )
     return int(ahead or 0) + 1
@@ -154,12 +196,15 @@ def reconcile(
     report = ReconcileReport([], [], [])
 
     stale = session.execute(
-        select(Video.id, Video.model, Video.attempts)
-        .where(Video.status == P.value, Video.heartbeat_at < now - stale_after)
+        select(Video.id, Video.model, Video.attempts).where(
+            Video.status == P.value, Video.heartbeat_at < now - stale_after
+        )
     ).all()
     for video_id, _model, attempts in stale:
         if attempts >= max_attempts:
-            if fail(session, video_id, "worker_lost", f"the worker running this job stopped responding {attempts} times"):
+            if fail(
+                session, video_id, "worker_lost", f"the worker running this job stopped responding {attempts} times"
+            ):
                 report.failed.append(video_id)
         elif transition(session, video_id, Q, expected={P}, worker=None, dispatched_at=None, progress=0):
             report.requeued.append(video_id)

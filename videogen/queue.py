@@ -69,7 +69,10 @@ def dispatch_generation(settings: Settings, video_id: str, model: str) -> bool:
     the job stays queued in the database and the reconciler sends it later."""
     try:
         celery_for(settings).send_task(
-            GENERATE_TASK, args=[video_id], queue=queue_for_model(model), retry=True,
+            GENERATE_TASK,
+            args=[video_id],
+            queue=queue_for_model(model),
+            retry=True,
             retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
         )
     except Exception:  # noqa: BLE001 - any broker failure means "try later", never "lose the job"

@@ -25,7 +25,8 @@ class Settings(BaseSettings):
         "", description="SQLAlchemy URL. Default: SQLite at DATA_DIR/videogen.db. Production: postgresql+psycopg://..."
     )
     broker_url: str = Field(
-        "", description="Celery broker. Default: kombu's filesystem transport under DATA_DIR/broker. Production: redis://..."
+        "",
+        description="Celery broker. Default: kombu's filesystem transport under DATA_DIR/broker. Production: redis://...",
     )
 
     # --- storage -----------------------------------------------------------------------------

@@ -68,7 +68,8 @@ def resolve_video_parameters(
     if len(prompt) > limits.max_prompt_chars:
         raise InvalidRequestError(
             f"prompt is {len(prompt)} characters; {spec.name} accepts at most {limits.max_prompt_chars}",
-            param="prompt", code="invalid_prompt",
+            param="prompt",
+            code="invalid_prompt",
         )
     if negative_prompt is not None:
         negative_prompt = negative_prompt.strip() or None
@@ -88,7 +89,8 @@ def resolve_video_parameters(
             allowed = ", ".join(str(s) for s in limits.sizes)
             raise InvalidRequestError(
                 f"size {frame_size} is not supported by {spec.name}; choose one of: {allowed}",
-                param="size", code="invalid_size",
+                param="size",
+                code="invalid_size",
             )
 
     fps = defaults.fps if fps is None else fps
@@ -103,7 +105,8 @@ def resolve_video_parameters(
         raise InvalidRequestError(
             f"{clip_seconds} s at {fps} fps is {num_frames} frames; {spec.name} makes at most "
             f"{limits.max_frames} frames ({limits.max_seconds(fps)} s at {fps} fps)",
-            param="seconds", code="invalid_seconds",
+            param="seconds",
+            code="invalid_seconds",
         )
 
     steps = defaults.num_inference_steps if num_inference_steps is None else num_inference_steps

@@ -20,8 +20,14 @@ CONTENT_TYPES: dict[str, str] = {"video": "video/mp4", "thumbnail": "image/jpeg"
 FILENAMES: dict[str, str] = {"video": "video.mp4", "thumbnail": "thumbnail.jpg"}
 
 
-def asset_key(video_id: str, variant: Variant) -> str:
-    return f"{video_id}/{FILENAMES[variant]}"
+def attempt_prefix(video_id: str, attempt: int) -> str:
+    """Each run of a job writes under its own prefix, so a run that was given up on (its worker
+    looked dead) can clean up after itself without touching the files of the run that won."""
+    return f"{video_id}/attempt-{attempt}/"
+
+
+def asset_key(video_id: str, attempt: int, variant: Variant) -> str:
+    return attempt_prefix(video_id, attempt) + FILENAMES[variant]
 
 
 def create_video(session: Session, api_key: ApiKey, params: VideoParameters) -> Video:
@@ -80,7 +86,8 @@ def cancel_video(session: Session, video: Video) -> Video:
         session.refresh(video)
         raise InvalidRequestError(
             f"Video '{video.id}' is {video.status} and can no longer be cancelled.",
-            param="video_id", code="video_not_cancellable",
+            param="video_id",
+            code="video_not_cancellable",
         )
     session.refresh(video)
     return video
@@ -99,7 +106,8 @@ def content_key(video: Video, variant: Variant) -> str:
     if video.status != VideoStatus.COMPLETED:
         raise InvalidRequestError(
             f"Video '{video.id}' is {video.status}; its content is available once it is completed.",
-            param="video_id", code="video_not_ready",
+            param="video_id",
+            code="video_not_ready",
         )
     if video.expires_at is not None and video.expires_at <= utcnow():
         raise NotFoundError(f"The content of video '{video.id}' has expired.", param="video_id", code="video_expired")

@@ -26,7 +26,7 @@ from videogen.db import session_scope
 from videogen.orm import Video, VideoStatus
 from videogen.settings import Settings
 from videogen.storage import Storage
-from videogen.videos import CONTENT_TYPES, asset_key
+from videogen.videos import CONTENT_TYPES, asset_key, attempt_prefix
 from worker import metrics
 from worker.pipelines import PipelineCache
 
@@ -62,9 +62,10 @@ class Heartbeat:
     keeps the job visibly alive during long steps and the VAE decode, which have no callback.
     """
 
-    def __init__(self, settings: Settings, video_id: str):
+    def __init__(self, settings: Settings, video_id: str, attempt: int):
         self.settings = settings
         self.video_id = video_id
+        self.attempt = attempt
         self.progress = 0
         self.cancelled = threading.Event()
         self._stop = threading.Event()
@@ -72,7 +73,7 @@ class Heartbeat:
 
     def _beat(self) -> None:
         with session_scope(self.settings.database_url) as session:
-            if not jobs.heartbeat(session, self.video_id, self.progress):
+            if not jobs.heartbeat(session, self.video_id, self.attempt, self.progress):
                 self.cancelled.set()
 
     def _run(self) -> None:
@@ -132,14 +133,14 @@ class JobRunner:
             self._generate_and_store(video)
         except JobCancelledError:
             log.info("%s cancelled while running", video_id)
-            self._cleanup_assets(video_id)
+            self._cleanup_assets(video)
             metrics.JOBS_FINISHED.labels(model=video.model, status=VideoStatus.CANCELLED).inc()
             return VideoStatus.CANCELLED
         except Exception as exc:  # noqa: BLE001 - every failure must end the job
             log.exception("%s failed", video_id)
             with session_scope(self.settings.database_url) as session:
-                jobs.fail(session, video_id, _error_code(exc), _error_message(exc))
-            self._cleanup_assets(video_id)
+                jobs.fail(session, video_id, _error_code(exc), _error_message(exc), attempt=video.attempts)
+            self._cleanup_assets(video)
             metrics.JOBS_FINISHED.labels(model=video.model, status=VideoStatus.FAILED).inc()
             return VideoStatus.FAILED
         finally:
@@ -149,47 +150,56 @@ class JobRunner:
         return VideoStatus.COMPLETED
 
     def _generate_and_store(self, video: Video) -> None:
-        try:
-            generator = self.pipelines.get(self.registry.get(video.model))
-        except Exception as exc:
-            log.exception("loading %s failed", video.model)
-            raise ModelLoadError(video.model, exc) from exc
-        request = GenerationRequest(
-            prompt=video.prompt,
-            negative_prompt=video.negative_prompt,
-            width=video.width,
-            height=video.height,
-            num_frames=video.num_frames,
-            num_inference_steps=video.num_inference_steps,
-            guidance_scale=video.guidance_scale,
-            seed=video.seed,
-        )
-        with Heartbeat(self.settings, video.id) as heartbeat, _scratch_dir() as scratch:
-            result = generator.generate(request, on_step=heartbeat.on_step)
+        # The heartbeat starts before the model loads: loading 13B weights takes minutes, and a
+        # silent job would look like a dead worker to the reconciler.
+        with Heartbeat(self.settings, video.id, video.attempts) as heartbeat, _scratch_dir() as scratch:
+            try:
+                generator = self.pipelines.get(self.registry.get(video.model))
+            except Exception as exc:
+                log.exception("loading %s failed", video.model)
+                raise ModelLoadError(video.model, exc) from exc
+            result = generator.generate(_generation_request(video), on_step=heartbeat.on_step)
             if heartbeat.cancelled.is_set():
                 raise JobCancelledError(video.id)
             heartbeat.progress = 95
             video_path = encode_mp4(result.frames, video.fps, scratch / "video.mp4")
             thumbnail_path = scratch / "thumbnail.jpg"
             thumbnail_path.write_bytes(encode_thumbnail(result.frames))
-            self.storage.put_file(asset_key(video.id, "video"), video_path, CONTENT_TYPES["video"])
-            self.storage.put_file(asset_key(video.id, "thumbnail"), thumbnail_path, CONTENT_TYPES["thumbnail"])
+            video_key = asset_key(video.id, video.attempts, "video")
+            thumbnail_key = asset_key(video.id, video.attempts, "thumbnail")
+            self.storage.put_file(video_key, video_path, CONTENT_TYPES["video"])
+            self.storage.put_file(thumbnail_key, thumbnail_path, CONTENT_TYPES["thumbnail"])
             with session_scope(self.settings.database_url) as session:
                 done = jobs.complete(
-                    session, video.id,
-                    video_key=asset_key(video.id, "video"),
-                    thumbnail_key=asset_key(video.id, "thumbnail"),
+                    session,
+                    video.id,
+                    attempt=video.attempts,
+                    video_key=video_key,
+                    thumbnail_key=thumbnail_key,
                     video_bytes=video_path.stat().st_size,
                     retention=timedelta(hours=self.settings.video_retention_hours),
                 )
             if not done:  # cancelled or deleted during encode/upload
                 raise JobCancelledError(video.id)
 
-    def _cleanup_assets(self, video_id: str) -> None:
+    def _cleanup_assets(self, video: Video) -> None:
         try:
-            self.storage.delete_prefix(f"{video_id}/")
+            self.storage.delete_prefix(attempt_prefix(video.id, video.attempts))
         except Exception:  # noqa: BLE001 - leftover files are not worth failing over
-            log.warning("could not remove assets of %s", video_id, exc_info=True)
+            log.warning("could not remove assets of %s", video.id, exc_info=True)
+
+
+def _generation_request(video: Video) -> GenerationRequest:
+    return GenerationRequest(
+        prompt=video.prompt,
+        negative_prompt=video.negative_prompt,
+        width=video.width,
+        height=video.height,
+        num_frames=video.num_frames,
+        num_inference_steps=video.num_inference_steps,
+        guidance_scale=video.guidance_scale,
+        seed=video.seed,
+    )
 
 
 def _error_code(exc: Exception) -> str:
@@ -207,4 +217,3 @@ def _error_message(exc: Exception) -> str:
         return "The GPU ran out of memory for this request; try a smaller size or a shorter clip."
     first_line = (str(exc).strip().splitlines() or [""])[0][:500]
     return f"{type(exc).__name__}: {first_line}" if first_line else type(exc).__name__
-

@@ -42,11 +42,15 @@ class JobGaugeCollector(Collector):
         self.settings = settings
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        gauge = GaugeMetricFamily("videogen_jobs", "Jobs not yet finished, by status and model.", labels=["status", "model"])
+        gauge = GaugeMetricFamily(
+            "videogen_jobs", "Jobs not yet finished, by status and model.", labels=["status", "model"]
+        )
         active = [s.value for s in VideoStatus if s not in TERMINAL_STATUSES]
         with session_scope(self.settings.database_url) as session:
             rows = session.execute(
-                select(Video.status, Video.model, func.count()).where(Video.status.in_(active)).group_by(Video.status, Video.model)
+                select(Video.status, Video.model, func.count())
+                .where(Video.status.in_(active))
+                .group_by(Video.status, Video.model)
             ).all()
         for status, model, count in rows:
             gauge.add_metric([status, model], count)

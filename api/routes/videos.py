@@ -44,9 +44,7 @@ def to_video_object(session: Session, video: Video) -> VideoObject:
         seconds=video.seconds,
         size=video.size,
         prompt=video.prompt,
-        error=VideoErrorObject(code=video.error_code, message=video.error_message or "")
-        if video.error_code
-        else None,
+        error=VideoErrorObject(code=video.error_code, message=video.error_message or "") if video.error_code else None,
         started_at=unix(video.started_at),
         seed=video.seed,
         queue_position=jobs.queue_position(session, video),
@@ -74,7 +72,8 @@ async def _read_body(request: Request) -> dict[str, Any]:
             if isinstance(value, UploadFile) or key == "input_reference":
                 raise InvalidRequestError(
                     "input_reference (image-to-video) is not supported by this server yet.",
-                    param="input_reference", code="unsupported_parameter",
+                    param="input_reference",
+                    code="unsupported_parameter",
                 )
             if match := _METADATA_FIELD.fullmatch(key):
                 metadata[match.group(1)] = value
@@ -101,7 +100,8 @@ async def _read_body(request: Request) -> dict[str, Any]:
         if "input_reference" in data:
             raise InvalidRequestError(
                 "input_reference (image-to-video) is not supported by this server yet.",
-                param="input_reference", code="unsupported_parameter",
+                param="input_reference",
+                code="unsupported_parameter",
             )
         return data
     raise UnsupportedMediaTypeError(
@@ -117,7 +117,8 @@ def _create_video(
         available = ", ".join(m for m in settings.models if m in registry)
         raise InvalidRequestError(
             f"The model '{model_name}' does not exist or is not served here. Available: {available}.",
-            param="model", code="model_not_found",
+            param="model",
+            code="model_not_found",
         )
     if body.metadata and len(body.metadata) > settings.max_metadata_pairs:
         raise InvalidRequestError(
@@ -220,7 +221,9 @@ def download_content(
     variant: Annotated[Literal["video", "thumbnail", "spritesheet"], Query()] = "video",
 ) -> Response:
     if variant == "spritesheet":
-        raise InvalidRequestError("The spritesheet variant is not supported.", param="variant", code="unsupported_variant")
+        raise InvalidRequestError(
+            "The spritesheet variant is not supported.", param="variant", code="unsupported_variant"
+        )
     video = videos.get_video(session, api_key.organization_id, video_id)
     key = videos.content_key(video, variant)
     filename = f"{video.id}.{'mp4' if variant == 'video' else 'jpg'}"
