@@ -68,10 +68,7 @@ def transition(
     if attempt is not None:
         conditions.append(Video.attempts == attempt)
     result = session.execute(
-        update(Video)
-        .where(*conditions)
-        .values(status=to.value, **values)
-        .execution_options(synchronize_session=False)
+        update(Video).where(*conditions).values(status=to.value, **values).execution_options(synchronize_session=False)
     )
     return result.rowcount == 1  # type: ignore[attr-defined]
 
