@@ -16,17 +16,18 @@ from api.routes import models, system, videos
 from model import ModelRegistry
 from videogen.reconciler import reconcile_once
 from videogen.settings import Settings, get_settings
-from videogen.storage import storage_from_settings
+from videogen.storage import Storage, storage_from_settings
 
 log = logging.getLogger(__name__)
 
 
-async def _reconcile_forever(settings: Settings) -> None:
-    """Re-send jobs the broker lost and requeue those of dead workers (see videogen.jobs)."""
+async def _reconcile_forever(settings: Settings, storage: Storage) -> None:
+    """Re-send jobs the broker lost, requeue those of dead workers (see videogen.jobs), and
+    delete expired files. Every replica runs it; each step is idempotent."""
     while True:
         await asyncio.sleep(settings.reconcile_interval_seconds)
         try:
-            await run_in_threadpool(reconcile_once, settings)
+            await run_in_threadpool(reconcile_once, settings, storage)
         except Exception:  # noqa: BLE001 - keep trying; the next round may succeed
             log.warning("reconcile failed", exc_info=True)
 
@@ -38,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = None
         if settings.reconcile_interval_seconds > 0:
-            task = asyncio.create_task(_reconcile_forever(settings))
+            task = asyncio.create_task(_reconcile_forever(settings, app.state.storage))
         yield
         if task is not None:
             task.cancel()

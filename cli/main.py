@@ -241,12 +241,13 @@ def worker(
 
 @app.command()
 def reconcile() -> None:
-    """Re-send queued jobs the broker lost and requeue jobs of dead workers, once."""
+    """Once: re-send jobs the broker lost, requeue jobs of dead workers, delete expired files."""
     from videogen.reconciler import reconcile_once
 
     report = reconcile_once(get_settings())
     console.print(
-        f"redispatched {len(report.redispatched)}, requeued {len(report.requeued)}, failed {len(report.failed)}"
+        f"redispatched {len(report.redispatched)}, requeued {len(report.requeued)}, "
+        f"failed {len(report.failed)}, expired {len(report.expired)}"
     )
 
 

@@ -149,6 +149,7 @@ def production_stack(
         VIDEOGEN_S3_ACCESS_KEY_ID="test",
         VIDEOGEN_S3_SECRET_ACCESS_KEY="test",
         VIDEOGEN_S3_CREATE_BUCKET="true",
+        VIDEOGEN_WORKER_METRICS_PORT=str(free_port()),
     )
     stack = ServiceStack("production", env, data_dir)
     try:

@@ -128,3 +128,33 @@ def test_a_job_whose_worker_died_is_requeued_and_completed(production_stack: Ser
         done = wait_for(http, video["id"], finished, timeout=120)
         assert done["status"] == "completed"
         assert done["progress"] == 100
+
+
+def test_expired_videos_lose_their_files_but_keep_their_record(embedded_stack: ServiceStack) -> None:
+    """Retention: once `expires_at` passes, housekeeping deletes the files; the record stays."""
+    from datetime import UTC, datetime, timedelta
+
+    import sqlalchemy as sa
+
+    from tests.stack import videogen_cli
+    from videogen.orm import Video
+
+    stack = embedded_stack
+    key = stack.create_key("retention-co")
+    with httpx.Client(base_url=stack.base_url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as http:
+        video = http.post("/videos", json={"prompt": "here today", "num_inference_steps": 1}).json()
+        assert wait_for(http, video["id"], finished)["status"] == "completed"
+        files = list((stack.log_dir / "storage").rglob(f"{video['id']}/**/*.mp4"))
+        assert len(files) == 1
+
+        # Time passes: move the expiry into the past rather than waiting a day.
+        engine = sa.create_engine(f"sqlite:///{stack.log_dir / 'videogen.db'}")
+        with engine.begin() as conn:
+            past = datetime.now(UTC) - timedelta(minutes=1)
+            conn.execute(sa.update(Video).where(Video.id == video["id"]).values(expires_at=past))
+        engine.dispose()
+        videogen_cli(stack.env, "reconcile")  # the API's own housekeeping may get there first
+
+        assert not files[0].exists()
+        assert_error(http.get(f"/videos/{video['id']}/content"), 404, "invalid_request_error", "video_expired")
+        assert status_of(http, video["id"])["status"] == "completed"

@@ -84,3 +84,20 @@ def test_list_paginates_with_cursor(client: openai.OpenAI) -> None:
     assert ascending == sorted(ascending)
     for video_id in ids:
         client.videos.poll(video_id, poll_interval_ms=200)
+
+
+def test_same_seed_and_parameters_reproduce_the_same_frames(client: openai.OpenAI) -> None:
+    def frames_of(seed: int) -> list[bytes]:
+        video = client.videos.create_and_poll(
+            prompt="reproducible",
+            seconds="1",
+            extra_body={"seed": seed, "num_inference_steps": 2},
+            poll_interval_ms=200,
+        )
+        assert video.status == "completed", video.error
+        with av.open(io.BytesIO(client.videos.download_content(video.id).read())) as container:
+            return [frame.to_ndarray(format="rgb24").tobytes() for frame in container.decode(video=0)]
+
+    first, again, other = frames_of(99), frames_of(99), frames_of(100)
+    assert first == again
+    assert first != other

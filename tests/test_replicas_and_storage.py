@@ -57,6 +57,7 @@ def test_openapi_docs_health_and_metrics(stack: ServiceStack, http: httpx.Client
     http.post("/videos", json={"prompt": "counted", "num_inference_steps": 1})
     metrics = httpx.get(f"{stack.root_url}/metrics").text
     assert "# TYPE videogen_jobs gauge" in metrics
+    assert "# TYPE videogen_oldest_queued_seconds gauge" in metrics
 
 
 def test_models_endpoint_lists_what_is_served(client: openai.OpenAI) -> None:
@@ -66,3 +67,13 @@ def test_models_endpoint_lists_what_is_served(client: openai.OpenAI) -> None:
     tiny = models["hunyuanvideo-tiny"].model_extra or {}
     assert "128x128" in tiny["sizes"]
     assert tiny["defaults"]["fps"] == 8
+
+
+def test_worker_exports_job_metrics(production_stack: ServiceStack) -> None:
+    key = production_stack.create_key("metrics-watcher")
+    with openai.OpenAI(base_url=production_stack.base_url, api_key=key, max_retries=0) as sdk:
+        assert sdk.videos.create_and_poll(prompt="measured", poll_interval_ms=200).status == "completed"
+    port = production_stack.env["VIDEOGEN_WORKER_METRICS_PORT"]
+    metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    assert 'videogen_worker_jobs_total{model="hunyuanvideo-tiny",status="completed"}' in metrics
+    assert "videogen_worker_job_seconds_bucket" in metrics

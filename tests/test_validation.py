@@ -55,6 +55,11 @@ def test_json_that_is_not_an_object_is_a_400(http: httpx.Client) -> None:
     assert_error(response, 400, "invalid_request_error", "invalid_json")
 
 
+def test_oversized_body_is_a_413(http: httpx.Client) -> None:
+    response = http.post("/videos", json={**VALID, "negative_prompt": "x" * 300_000})
+    assert_error(response, 413, "invalid_request_error", "request_too_large")
+
+
 def test_unsupported_content_type_is_a_415(http: httpx.Client) -> None:
     response = http.post("/videos", content=b"prompt", headers={"Content-Type": "text/plain"})
     assert_error(response, 415, "invalid_request_error", "unsupported_media_type")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -169,9 +169,10 @@ def queue_position(session: Session, video: Video) -> int | None:
 
 @dataclass
 class ReconcileReport:
-    redispatched: list[str]
-    requeued: list[str]
-    failed: list[str]
+    redispatched: list[str] = field(default_factory=list)
+    requeued: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)
 
 
 def reconcile(
@@ -190,7 +191,7 @@ def reconcile(
       once it has used up ``max_attempts`` (a job that kills its worker every time must not loop).
     """
     now = now or utcnow()
-    report = ReconcileReport([], [], [])
+    report = ReconcileReport()
 
     stale = session.execute(
         select(Video.id, Video.model, Video.attempts).where(

@@ -1,4 +1,4 @@
-"""Run ``jobs.reconcile`` with this deployment's settings, database and broker."""
+"""Housekeeping with this deployment's settings, database, broker and storage."""
 
 from __future__ import annotations
 
@@ -8,14 +8,19 @@ from videogen import jobs
 from videogen.db import session_scope
 from videogen.queue import dispatch_generation
 from videogen.settings import Settings
+from videogen.storage import Storage, storage_from_settings
+from videogen.videos import purge_expired_assets
 
 
-def reconcile_once(settings: Settings) -> jobs.ReconcileReport:
+def reconcile_once(settings: Settings, storage: Storage | None = None) -> jobs.ReconcileReport:
+    """One round: recover lost jobs, then delete the files of expired videos."""
     with session_scope(settings.database_url) as session:
-        return jobs.reconcile(
+        report = jobs.reconcile(
             session,
             dispatch=lambda video_id, model: dispatch_generation(settings, video_id, model),
             redispatch_after=timedelta(seconds=settings.redispatch_after_seconds),
             stale_after=timedelta(seconds=settings.stale_after_seconds),
             max_attempts=settings.max_attempts,
         )
+        report.expired = purge_expired_assets(session, storage or storage_from_settings(settings))
+    return report

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from videogen import jobs
@@ -99,6 +100,29 @@ def delete_video(session: Session, storage: Storage, video: Video) -> None:
     video.deleted_at = utcnow()
     session.flush()
     storage.delete_prefix(f"{video.id}/")
+
+
+def purge_expired_assets(session: Session, storage: Storage, now: datetime | None = None) -> list[str]:
+    """Delete the files of videos past ``expires_at``; their records stay (with status
+    ``completed``) so clients still see what they made and when it expired."""
+    now = now or utcnow()
+    expired = list(
+        session.scalars(
+            select(Video.id).where(
+                Video.status == VideoStatus.COMPLETED.value, Video.video_key.is_not(None), Video.expires_at <= now
+            )
+        )
+    )
+    for video_id in expired:
+        storage.delete_prefix(f"{video_id}/")
+        session.execute(
+            update(Video)
+            .where(Video.id == video_id)
+            .values(video_key=None, thumbnail_key=None)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+    return expired
 
 
 def content_key(video: Video, variant: Variant) -> str:

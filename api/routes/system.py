@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC
 
 from fastapi import APIRouter
 from fastapi.responses import Response
@@ -14,7 +15,7 @@ from sqlalchemy import func, select, text
 from api.deps import SessionDep, SettingsDep
 from videogen.db import session_scope
 from videogen.errors import ServiceUnavailableError
-from videogen.orm import TERMINAL_STATUSES, Video, VideoStatus
+from videogen.orm import TERMINAL_STATUSES, Video, VideoStatus, utcnow
 from videogen.settings import Settings
 
 router = APIRouter(tags=["system"])
@@ -52,9 +53,24 @@ class JobGaugeCollector(Collector):
                 .where(Video.status.in_(active))
                 .group_by(Video.status, Video.model)
             ).all()
+            oldest = session.execute(
+                select(Video.model, func.min(Video.created_at))
+                .where(Video.status == VideoStatus.QUEUED.value)
+                .group_by(Video.model)
+            ).all()
         for status, model, count in rows:
             gauge.add_metric([status, model], count)
         yield gauge
+        wait = GaugeMetricFamily(
+            "videogen_oldest_queued_seconds",
+            "Age of the oldest queued job per model: the signal to scale GPU workers on.",
+            labels=["model"],
+        )
+        now = utcnow()
+        for model, created_at in oldest:
+            created = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
+            wait.add_metric([model], (now - created).total_seconds())
+        yield wait
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

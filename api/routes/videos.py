@@ -16,7 +16,7 @@ from api.deps import ApiKeyDep, RegistryDep, SessionDep, SettingsDep, StorageDep
 from api.schemas import ErrorResponse, VideoCreateRequest, VideoDeleted, VideoErrorObject, VideoList, VideoObject, unix
 from model import ModelRegistry
 from videogen import jobs, videos
-from videogen.errors import InvalidRequestError, NotFoundError, UnsupportedMediaTypeError
+from videogen.errors import InvalidRequestError, NotFoundError, RequestTooLargeError, UnsupportedMediaTypeError
 from videogen.orm import ApiKey, Video
 from videogen.queue import dispatch_generation
 from videogen.settings import Settings
@@ -30,6 +30,8 @@ router = APIRouter(
 )
 
 _METADATA_FIELD = re.compile(r"metadata\[(.+)\]")
+# A create request is a prompt and a few numbers; anything near this size is a mistake or abuse.
+MAX_BODY_BYTES = 256 * 1024
 
 
 def to_video_object(session: Session, video: Video) -> VideoObject:
@@ -64,6 +66,9 @@ async def _read_body(request: Request) -> dict[str, Any]:
     (``metadata[key]=value``) or as a JSON string.
     """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise RequestTooLargeError(f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.")
     if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
         form = await request.form()
         data: dict[str, Any] = {}
@@ -89,6 +94,8 @@ async def _read_body(request: Request) -> dict[str, Any]:
         return data
     if content_type in ("application/json", ""):
         raw = await request.body()
+        if len(raw) > MAX_BODY_BYTES:
+            raise RequestTooLargeError(f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.")
         try:
             data = json.loads(raw)
         except ValueError as exc:
