@@ -3,17 +3,21 @@
 #   docker build --target api -t videogen-api .      (small: no torch)
 #   docker build --target worker -t videogen-worker .  (CUDA PyTorch base)
 
+# ---------------------------------------------------------------------------- sources
+FROM scratch AS source
+COPY pyproject.toml README.md alembic.ini /src/
+COPY api /src/api
+COPY cli /src/cli
+COPY model /src/model
+COPY videogen /src/videogen
+COPY worker /src/worker
+COPY migrations /src/migrations
+
 # ---------------------------------------------------------------------------- API
 FROM python:3.11-slim AS api
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
-COPY pyproject.toml README.md alembic.ini ./
-COPY api ./api
-COPY cli ./cli
-COPY model ./model
-COPY videogen ./videogen
-COPY worker ./worker
-COPY migrations ./migrations
+COPY --from=source /src ./
 RUN pip install . && useradd --create-home --uid 10001 videogen
 USER videogen
 ENV VIDEOGEN_API_HOST=0.0.0.0 VIDEOGEN_DATA_DIR=/home/videogen/var
@@ -26,13 +30,7 @@ CMD ["videogen", "serve", "--workers", "2"]
 FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime AS worker
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
-COPY pyproject.toml README.md alembic.ini ./
-COPY api ./api
-COPY cli ./cli
-COPY model ./model
-COPY videogen ./videogen
-COPY worker ./worker
-COPY migrations ./migrations
+COPY --from=source /src ./
 # torch comes from the base image (CUDA build); pip keeps it because it satisfies torch>=2.4.
 RUN pip install ".[worker]" && useradd --create-home --uid 10001 videogen
 USER videogen

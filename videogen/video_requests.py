@@ -9,11 +9,13 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 from model import ModelSpec, Size, frames_for
 from videogen.errors import InvalidRequestError
 
 MAX_SEED = 2**63 - 1
+NumberT = TypeVar("NumberT", int, float)
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,12 @@ class VideoParameters:
     guidance_scale: float
     seed: int
     metadata: dict[str, str] = field(default_factory=dict)
+
+
+def _within(value: NumberT, low: NumberT, high: NumberT, param: str, spec: ModelSpec) -> NumberT:
+    if not low <= value <= high:
+        raise InvalidRequestError(f"{param} must be between {low} and {high} for {spec.name}", param=param)
+    return value
 
 
 def _parse_seconds(value: str | int | float) -> Decimal:
@@ -93,11 +101,7 @@ def resolve_video_parameters(
                 code="invalid_size",
             )
 
-    fps = defaults.fps if fps is None else fps
-    if not limits.min_fps <= fps <= limits.max_fps:
-        raise InvalidRequestError(
-            f"fps must be between {limits.min_fps} and {limits.max_fps} for {spec.name}", param="fps"
-        )
+    fps = _within(defaults.fps if fps is None else fps, limits.min_fps, limits.max_fps, "fps", spec)
 
     clip_seconds = _parse_seconds(defaults.seconds if seconds is None else seconds)
     num_frames = frames_for(float(clip_seconds), fps)
@@ -110,18 +114,9 @@ def resolve_video_parameters(
         )
 
     steps = defaults.num_inference_steps if num_inference_steps is None else num_inference_steps
-    if not limits.min_steps <= steps <= limits.max_steps:
-        raise InvalidRequestError(
-            f"num_inference_steps must be between {limits.min_steps} and {limits.max_steps} for {spec.name}",
-            param="num_inference_steps",
-        )
-
+    steps = _within(steps, limits.min_steps, limits.max_steps, "num_inference_steps", spec)
     guidance = defaults.guidance_scale if guidance_scale is None else guidance_scale
-    if not limits.min_guidance_scale <= guidance <= limits.max_guidance_scale:
-        raise InvalidRequestError(
-            f"guidance_scale must be between {limits.min_guidance_scale} and {limits.max_guidance_scale}",
-            param="guidance_scale",
-        )
+    guidance = _within(guidance, limits.min_guidance_scale, limits.max_guidance_scale, "guidance_scale", spec)
 
     if seed is None:
         seed = secrets.randbelow(2**32)
