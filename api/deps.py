@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -11,10 +12,12 @@ from sqlalchemy.orm import Session
 from model import ModelRegistry
 from videogen import accounts
 from videogen.db import session_scope
-from videogen.errors import AuthenticationError
+from videogen.errors import AuthenticationError, PermissionDeniedError
 from videogen.orm import ApiKey
+from videogen.ratelimit import RateLimiter
 from videogen.settings import Settings
 from videogen.storage import Storage
+from videogen.tiers import TierCatalog
 
 
 def get_settings(request: Request) -> Settings:
@@ -29,12 +32,25 @@ def get_registry(request: Request) -> ModelRegistry:
     return request.app.state.registry
 
 
+def get_tiers(request: Request) -> TierCatalog:
+    return request.app.state.tiers
+
+
+def get_rate_limiter(request: Request) -> RateLimiter:
+    return request.app.state.rate_limiter
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address as uvicorn saw it (behind a proxy, run uvicorn with --forwarded-allow-ips)."""
+    return request.client.host if request.client else "unknown"
+
+
 def get_session(settings: Annotated[Settings, Depends(get_settings)]) -> Iterator[Session]:
     with session_scope(settings.database_url) as session:
         yield session
 
 
-def require_api_key(request: Request, session: Annotated[Session, Depends(get_session)]) -> ApiKey:
+def _bearer(request: Request) -> str:
     header = request.headers.get("authorization")
     if not header:
         raise AuthenticationError(
@@ -46,9 +62,23 @@ def require_api_key(request: Request, session: Annotated[Session, Depends(get_se
         raise AuthenticationError(
             "Malformed Authorization header; expected 'Bearer YOUR_KEY'.", code="invalid_authorization_header"
         )
-    key = accounts.authenticate(session, secret.strip())
+    return secret.strip()
+
+
+def require_api_key(request: Request, session: Annotated[Session, Depends(get_session)]) -> ApiKey:
+    key = accounts.authenticate(session, _bearer(request))
     session.commit()  # persist last_used_at even if the request itself fails later
     return key
+
+
+def require_admin(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> None:
+    """The admin API takes the operator's token, never an organization's API key."""
+    if settings.admin_token is None:
+        raise PermissionDeniedError(
+            "The admin API is disabled: set VIDEOGEN_ADMIN_TOKEN to enable it.", code="admin_api_disabled"
+        )
+    if not hmac.compare_digest(_bearer(request).encode(), settings.admin_token.get_secret_value().encode()):
+        raise AuthenticationError("Incorrect admin token.", code="invalid_admin_token")
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -56,3 +86,6 @@ StorageDep = Annotated[Storage, Depends(get_storage)]
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 SessionDep = Annotated[Session, Depends(get_session)]
 ApiKeyDep = Annotated[ApiKey, Depends(require_api_key)]
+TiersDep = Annotated[TierCatalog, Depends(get_tiers)]
+RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
+AdminDep = Annotated[None, Depends(require_admin)]

@@ -23,7 +23,7 @@ _VALIDATION_CODES = {
 
 
 def error_response(error: VideogenError, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(error.to_body(), status_code=error.status_code, headers=headers)
+    return JSONResponse(error.to_body(), status_code=error.status_code, headers={**error.headers, **(headers or {})})
 
 
 def validation_error(errors: list[dict]) -> InvalidRequestError:  # type: ignore[type-arg]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 MetadataValue = Annotated[str, StringConstraints(max_length=512)]
@@ -105,3 +105,92 @@ class ErrorResponse(BaseModel):
 
 def unix(value: datetime | None) -> int | None:
     return int(value.timestamp()) if value is not None else None
+
+
+# --- organizations, keys, tiers, usage, access requests --------------------------------------
+
+
+class TierObject(BaseModel):
+    object: Literal["tier"] = "tier"
+    name: str
+    description: str
+    models: list[str]
+    max_seconds: float
+    max_size: str
+    max_steps: int
+    requests_per_minute: int
+    max_concurrent_jobs: int
+    video_seconds_per_day: float
+    priority: int
+    retention_hours: float
+
+
+class OrganizationObject(BaseModel):
+    id: str
+    object: Literal["organization"] = "organization"
+    name: str
+    tier: str
+    status: Literal["active", "suspended"]
+    created_at: int
+    suspended_at: int | None
+
+
+class ApiKeyObject(BaseModel):
+    id: str
+    object: Literal["api_key"] = "api_key"
+    organization_id: str
+    name: str
+    prefix: str
+    created_at: int
+    last_used_at: int | None
+    expires_at: int | None
+    revoked_at: int | None
+    secret: str | None = Field(None, description="The key itself: present only in the response that created it.")
+
+
+class UsageBucketObject(BaseModel):
+    date: str
+    model: str
+    jobs: int
+    completed: int
+    failed: int
+    cancelled: int
+    video_seconds: float
+
+
+class UsageObject(BaseModel):
+    object: Literal["usage"] = "usage"
+    organization_id: str
+    tier: str
+    start_date: str
+    end_date: str
+    data: list[UsageBucketObject]
+    today: dict[str, float]
+
+
+class AccessRequestCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    company: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    contact_email: EmailStr
+    use_case: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+
+
+class AccessRequestObject(BaseModel):
+    id: str
+    object: Literal["access_request"] = "access_request"
+    company: str
+    contact_email: str
+    use_case: str
+    status: Literal["pending", "approved", "rejected"]
+    created_at: int
+    decided_at: int | None
+    decision_reason: str | None
+    tier: str | None
+    organization_id: str | None
+
+
+class AccessApproval(BaseModel):
+    access_request: AccessRequestObject
+    organization: OrganizationObject
+    api_key: ApiKeyObject

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import httpx
 import typer
@@ -18,12 +21,23 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from videogen.settings import Settings, get_settings
+from videogen.tiers import TierCatalog, load_tiers
+
+if TYPE_CHECKING:
+    from videogen.accounts import CreatedKey
+    from videogen.orm import AccessRequest, Organization
 
 app = typer.Typer(help="videogen: self-hosted text-to-video API.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+orgs_app = typer.Typer(help="Organizations: tiers and suspension.", no_args_is_help=True)
+access_app = typer.Typer(help="Access applications: review, approve, reject.", no_args_is_help=True)
+tiers_app = typer.Typer(help="Access tiers (from the tiers file).", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 model_app = typer.Typer(help="Models and weights.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(orgs_app, name="orgs")
+app.add_typer(access_app, name="access-requests")
+app.add_typer(tiers_app, name="tiers")
 app.add_typer(db_app, name="db")
 app.add_typer(model_app, name="model")
 
@@ -56,25 +70,70 @@ def db_upgrade() -> None:
 # --- keys ---------------------------------------------------------------------------------------
 
 
+def _tiers() -> TierCatalog:
+    return load_tiers(get_settings().tiers_file)
+
+
+def _domain_errors() -> contextlib.AbstractContextManager[None]:
+    """Print a domain error (unknown org, bad tier, ...) as one red line and exit 1."""
+
+    @contextlib.contextmanager
+    def handler() -> Iterator[None]:
+        from videogen.errors import VideogenError
+
+        try:
+            yield
+        except VideogenError as exc:
+            err_console.print(f"[red]{exc.message}[/red]")
+            raise typer.Exit(1) from None
+
+    return handler()
+
+
+def _print_secret(created: CreatedKey, org_name: str, quiet: bool) -> None:
+    if quiet:
+        print(created.secret)
+        return
+    console.print(f"Created key [bold]{created.api_key.id}[/bold] for organization [bold]{org_name}[/bold].")
+    console.print("Store it now; it will not be shown again:\n")
+    print(created.secret)
+
+
 @keys_app.command("create")
 def keys_create(
     org: Annotated[str, typer.Option("--org", help="Organization name; created if it does not exist.")],
     name: Annotated[str, typer.Option(help="A label for the key.")] = "",
+    tier: Annotated[
+        str | None, typer.Option(help="Tier of a new organization. Default: VIDEOGEN_DEFAULT_TIER.")
+    ] = None,
+    expires_in_days: Annotated[float | None, typer.Option(help="The key stops working after this many days.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the key.")] = False,
 ) -> None:
     """Create an API key. The key is printed once and never stored in clear."""
     from videogen import accounts
     from videogen.db import session_scope
+    from videogen.orm import utcnow
 
-    with session_scope(get_settings().database_url) as session:
-        organization = accounts.get_or_create_organization(session, org)
-        created = accounts.create_api_key(session, organization, name)
-    if quiet:
-        print(created.secret)
-        return
-    console.print(f"Created key [bold]{created.api_key.id}[/bold] for organization [bold]{org}[/bold].")
-    console.print("Store it now; it will not be shown again:\n")
-    print(created.secret)
+    settings = get_settings()
+    expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
+    with _domain_errors(), session_scope(settings.database_url) as session:
+        organization = accounts.get_or_create_organization(session, _tiers(), org, tier or settings.default_tier)
+        created = accounts.create_api_key(session, organization, name, expires_at)
+    _print_secret(created, org, quiet)
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    key_id: str, quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the key.")] = False
+) -> None:
+    """Create a replacement key; the old one keeps working until you revoke it."""
+    from videogen import accounts
+    from videogen.db import session_scope
+
+    with _domain_errors(), session_scope(get_settings().database_url) as session:
+        created = accounts.rotate_api_key(session, key_id)
+        org_name = created.api_key.organization.name
+    _print_secret(created, org_name, quiet)
 
 
 @keys_app.command("list")
@@ -111,15 +170,201 @@ def keys_revoke(key_id: str) -> None:
     """Revoke a key at once: its next request gets 401."""
     from videogen import accounts
     from videogen.db import session_scope
-    from videogen.errors import NotFoundError
 
-    try:
-        with session_scope(get_settings().database_url) as session:
-            accounts.revoke_api_key(session, key_id)
-    except NotFoundError as exc:
-        err_console.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(1) from None
+    with _domain_errors(), session_scope(get_settings().database_url) as session:
+        accounts.revoke_api_key(session, key_id)
     console.print(f"revoked {key_id}")
+
+
+# --- organizations, tiers, access requests, usage -------------------------------------------
+
+
+def _org_row(org: Organization) -> dict[str, str]:
+    return {
+        "id": org.id,
+        "name": org.name,
+        "tier": org.tier,
+        "status": org.status,
+        "created_at": _when(org.created_at),
+        "suspended_at": _when(org.suspended_at),
+    }
+
+
+def _emit(rows: list[dict[str, str]], as_json: bool, *columns: str) -> None:
+    if as_json:
+        for row in rows:
+            print(json.dumps(row))
+        return
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*(str(row[c]) for c in columns))
+    console.print(table)
+
+
+@orgs_app.command("create")
+def orgs_create(name: str, tier: Annotated[str, typer.Option(help="Tier name (see `videogen tiers list`).")]) -> None:
+    """Create an organization on a tier."""
+    from videogen import accounts
+    from videogen.db import session_scope
+
+    with _domain_errors(), session_scope(get_settings().database_url) as session:
+        org = accounts.create_organization(session, _tiers(), name, tier)
+    console.print(f"created {org.id} ({name}, tier {tier})")
+
+
+@orgs_app.command("list")
+def orgs_list(as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False) -> None:
+    """List organizations with their tier and status."""
+    from videogen import accounts
+    from videogen.db import session_scope
+
+    with session_scope(get_settings().database_url) as session:
+        rows = [_org_row(o) for o in accounts.list_organizations(session)]
+    _emit(rows, as_json, "id", "name", "tier", "status", "created_at")
+
+
+@orgs_app.command("set-tier")
+def orgs_set_tier(org: str, tier: str) -> None:
+    """Move an organization (id or name) to another tier; applies from its next request."""
+    from videogen import accounts
+    from videogen.db import session_scope
+
+    with _domain_errors(), session_scope(get_settings().database_url) as session:
+        accounts.set_tier(session, _tiers(), accounts.find_organization(session, org), tier)
+    console.print(f"{org} is now on tier {tier}")
+
+
+@orgs_app.command("suspend")
+def orgs_suspend(org: str) -> None:
+    """Suspend an organization: its keys get 403 at once and its queued jobs do not start."""
+    from videogen import accounts
+    from videogen.db import session_scope
+
+    with _domain_errors(), session_scope(get_settings().database_url) as session:
+        accounts.suspend(session, accounts.find_organization(session, org))
+    console.print(f"suspended {org}")
+
+
+@orgs_app.command("activate")
+def orgs_activate(org: str) -> None:
+    """Lift a suspension; the organization's queued jobs are sent to the workers again."""
+    from videogen import accounts
+    from videogen.db import session_scope
+    from videogen.queue import dispatch_generation
+
+    settings = get_settings()
+    with _domain_errors(), session_scope(settings.database_url) as session:
+        accounts.reactivate(
+            session, accounts.find_organization(session, org), lambda v, m: dispatch_generation(settings, v, m)
+        )
+    console.print(f"activated {org}")
+
+
+@tiers_app.command("list")
+def tiers_list(as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False) -> None:
+    """The tiers of the tiers file and their limits."""
+    rows = [{k: str(v) for k, v in t.public_info().items()} for t in _tiers().all()]
+    _emit(
+        rows,
+        as_json,
+        "name",
+        "models",
+        "max_seconds",
+        "max_size",
+        "max_steps",
+        "requests_per_minute",
+        "max_concurrent_jobs",
+        "video_seconds_per_day",
+        "priority",
+        "retention_hours",
+    )
+
+
+@app.command()
+def usage(
+    org: Annotated[str, typer.Option("--org", help="Organization id or name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+) -> None:
+    """An organization's usage over the last 30 days, per day and model (from the database)."""
+    from dataclasses import asdict
+
+    from videogen import accounts
+    from videogen.db import session_scope
+    from videogen.usage import usage_report
+
+    with _domain_errors(), session_scope(get_settings().database_url) as session:
+        organization = accounts.find_organization(session, org)
+        report = usage_report(session, organization, _tiers().get(organization.tier), None, None)
+    if as_json:
+        print(json.dumps(asdict(report)))
+        return
+    _emit(
+        [{k: str(v) for k, v in asdict(b).items()} for b in report.data],
+        False,
+        "date",
+        "model",
+        "jobs",
+        "completed",
+        "failed",
+        "cancelled",
+        "video_seconds",
+    )
+    console.print(f"today: {report.today_video_seconds:g} of {report.daily_quota:g} video-seconds ({report.tier})")
+
+
+def _request_row(r: AccessRequest) -> dict[str, str]:
+    return {
+        "id": r.id,
+        "company": r.company,
+        "contact_email": r.contact_email,
+        "use_case": r.use_case,
+        "status": r.status,
+        "created_at": _when(r.created_at),
+        "tier": r.tier or "",
+        "organization_id": r.organization_id or "",
+    }
+
+
+@access_app.command("list")
+def access_list(
+    status: Annotated[str | None, typer.Option(help="pending, approved or rejected.")] = "pending",
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
+) -> None:
+    """Access applications (pending ones by default)."""
+    from videogen import access_requests
+    from videogen.db import session_scope
+
+    with session_scope(get_settings().database_url) as session:
+        rows = [_request_row(r) for r in access_requests.list_requests(session, status or None)]
+    _emit(rows, as_json, "id", "company", "contact_email", "status", "created_at", "use_case")
+
+
+@access_app.command("approve")
+def access_approve(
+    request_id: str,
+    tier: Annotated[str, typer.Option(help="Tier of the new organization.")],
+    org_name: Annotated[str | None, typer.Option(help="Organization name. Default: the company.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the first key.")] = False,
+) -> None:
+    """Approve an application: creates the organization on TIER and its first key (shown once)."""
+    from videogen import access_requests
+    from videogen.db import session_scope
+
+    with _domain_errors(), session_scope(get_settings().database_url) as session:
+        approval = access_requests.approve(session, _tiers(), request_id, tier=tier, organization_name=org_name)
+        org_label = approval.organization.name
+    _print_secret(approval.key, org_label, quiet)
+
+
+@access_app.command("reject")
+def access_reject(request_id: str, reason: Annotated[str, typer.Option(help="Why, for the record.")] = "") -> None:
+    """Reject an application."""
+    from videogen import access_requests
+    from videogen.db import session_scope
+
+    with _domain_errors(), session_scope(get_settings().database_url) as session:
+        access_requests.reject(session, request_id, reason)
+    console.print(f"rejected {request_id}")
 
 
 # --- models -------------------------------------------------------------------------------------

@@ -45,6 +45,31 @@ sizes = ["136x136"]
 default_size = "136x136"
 """
 
+ADMIN_TOKEN = "test-admin-token"
+# Tiers for the test run: generous ones for tests about other things, tight ones to hit limits.
+TIERS_TOML = "\n".join(
+    f"""
+[tiers.{name}]
+models = {models}
+max_seconds = {max_seconds}
+max_size = "{max_size}"
+max_steps = {max_steps}
+requests_per_minute = {rpm}
+max_concurrent_jobs = {concurrent}
+video_seconds_per_day = {daily}
+priority = {priority}
+retention_hours = 24
+"""
+    for name, models, max_seconds, max_size, max_steps, rpm, concurrent, daily, priority in [
+        ("enterprise", '["*"]', 10, "256x256", 200, 100_000, 1000, 1_000_000, 9),
+        ("internal-testing", '["hunyuanvideo-tiny"]', 10, "256x256", 200, 100_000, 1000, 1_000_000, 1),
+        ("restricted", '["hunyuanvideo-tiny"]', 2, "128x128", 4, 100_000, 1000, 1_000_000, 5),
+        ("rate-limited", '["*"]', 10, "256x256", 200, 3, 1000, 1_000_000, 5),
+        ("five-at-once", '["*"]', 10, "256x256", 200, 100_000, 5, 1_000_000, 5),
+        ("five-seconds-a-day", '["*"]', 10, "256x256", 200, 100_000, 1000, 5, 5),
+    ]
+)
+
 
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -55,6 +80,7 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     build_tiny_model(root / "hunyuanvideo-tiny", seed=0)
     make_broken_model(root / "hunyuanvideo-tiny", root / BROKEN_MODEL)
     (root / "models.toml").write_text(MODELS_TOML)
+    (root / "tiers.toml").write_text(TIERS_TOML)
     return root
 
 
@@ -66,6 +92,10 @@ def _base_env(models_dir: Path, data_dir: Path) -> dict[str, str]:
         VIDEOGEN_MODELS_FILE=str(models_dir / "models.toml"),
         VIDEOGEN_MODELS=f'["hunyuanvideo-tiny", "{BROKEN_MODEL}", "{MISFIT_MODEL}"]',
         VIDEOGEN_DEVICE="cpu",
+        VIDEOGEN_TIERS_FILE=str(models_dir / "tiers.toml"),
+        VIDEOGEN_DEFAULT_TIER="enterprise",
+        VIDEOGEN_ADMIN_TOKEN=ADMIN_TOKEN,
+        VIDEOGEN_ACCESS_REQUESTS_PER_HOUR="5",
         VIDEOGEN_HEARTBEAT_INTERVAL_SECONDS="0.2",
         VIDEOGEN_RECONCILE_INTERVAL_SECONDS="1",
         VIDEOGEN_REDISPATCH_AFTER_SECONDS="5",

@@ -105,8 +105,10 @@ class ServiceStack:
         _stop(self.api, signal.SIGTERM)
         self.api = None
 
-    def create_key(self, org: str) -> str:
-        return videogen_cli(self.env, "keys", "create", "--org", org, "-q").stdout.strip()
+    def create_key(self, org: str, tier: str | None = None) -> str:
+        """A key for ``org`` (created on ``tier``, or the default tier, if it is new)."""
+        args = ["keys", "create", "--org", org, "-q"] + (["--tier", tier] if tier else [])
+        return videogen_cli(self.env, *args).stdout.strip()
 
     def logs(self) -> str:
         return "\n".join(

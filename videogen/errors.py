@@ -13,10 +13,13 @@ class VideogenError(Exception):
     type: str = "server_error"
     code: str | None = None
 
-    def __init__(self, message: str, *, param: str | None = None, code: str | None = None):
+    def __init__(
+        self, message: str, *, param: str | None = None, code: str | None = None, headers: dict[str, str] | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.param = param
+        self.headers = headers or {}
         if code is not None:
             self.code = code
 
@@ -58,6 +61,26 @@ class ConflictError(VideogenError):
     status_code = 409
     type = "invalid_request_error"
     code = "conflict"
+
+
+class RateLimitError(VideogenError):
+    """429. ``retry_after`` (seconds) becomes a ``Retry-After`` header."""
+
+    status_code = 429
+    type = "rate_limit_error"
+    code = "rate_limit_exceeded"
+
+    def __init__(
+        self, message: str, *, retry_after: float, code: str | None = None, headers: dict[str, str] | None = None
+    ):
+        seconds = max(1, int(retry_after + 0.999))
+        super().__init__(message, code=code, headers={"Retry-After": str(seconds), **(headers or {})})
+        self.retry_after = seconds
+
+
+class QuotaExceededError(RateLimitError):
+    type = "insufficient_quota"
+    code = "quota_exceeded"
 
 
 class RequestTooLargeError(VideogenError):

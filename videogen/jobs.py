@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from videogen.orm import Video, VideoStatus, utcnow
+from videogen.orm import Organization, OrganizationStatus, Video, VideoStatus, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,36 @@ def transition(
         update(Video).where(*conditions).values(status=to.value, **values).execution_options(synchronize_session=False)
     )
     return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def _runs_before(video: Video) -> Any:
+    """Queued jobs that a worker takes before ``video``: higher priority, then older."""
+    return (Video.priority > video.priority) | ((Video.priority == video.priority) & (Video.id < video.id))
+
+
+def claim_next(session: Session, model: str, worker: str, attempts: int = 8) -> str | None:
+    """Claim the job a worker of ``model`` should run now, or None if none is runnable.
+
+    The broker message only says "a job for this model is waiting"; which job runs is decided
+    here: the highest priority first, then the oldest, skipping suspended organizations. This
+    makes priorities exact on any broker (the filesystem transport has none, Redis only emulates
+    them) and keeps lost or duplicated messages harmless. Racing workers simply try the next one.
+    """
+    runnable = (
+        select(Video.id)
+        .join(Organization, Organization.id == Video.organization_id)
+        .where(
+            Video.status == Q.value,
+            Video.model == model,
+            Video.deleted_at.is_(None),
+            Organization.status == OrganizationStatus.ACTIVE.value,
+        )
+        .order_by(Video.priority.desc(), Video.id.asc())
+    )
+    for candidate in session.scalars(runnable.limit(attempts)).all():
+        if claim(session, candidate, worker):
+            return candidate
+    return None
 
 
 def claim(session: Session, video_id: str, worker: str) -> bool:
@@ -162,7 +192,7 @@ def queue_position(session: Session, video: Video) -> int | None:
     ahead = session.scalar(
         select(func.count())
         .select_from(Video)
-        .where(Video.status == Q.value, Video.model == video.model, Video.id < video.id)
+        .where(Video.status == Q.value, Video.model == video.model, _runs_before(video))
     )
     return int(ahead or 0) + 1
 

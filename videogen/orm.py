@@ -6,7 +6,19 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -50,12 +62,23 @@ class VideoStatus(enum.StrEnum):
 TERMINAL_STATUSES = frozenset({VideoStatus.COMPLETED, VideoStatus.FAILED, VideoStatus.CANCELLED})
 
 
+class OrganizationStatus(enum.StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
 class Organization(Base):
     __tablename__ = "organizations"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    tier: Mapped[str] = mapped_column(String(64), server_default="standard")
+    status: Mapped[str] = mapped_column(String(16), server_default=OrganizationStatus.ACTIVE.value)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    suspended_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Bumped at the start of every admission: the row lock it takes serializes one organization's
+    # submissions on PostgreSQL and SQLite alike, which makes concurrency and quota checks exact.
+    admission_seq: Mapped[int] = mapped_column(Integer, server_default="0")
 
     api_keys: Mapped[list[ApiKey]] = relationship(back_populates="organization")
 
@@ -70,6 +93,7 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
     organization: Mapped[Organization] = relationship(back_populates="api_keys")
@@ -82,6 +106,7 @@ class Video(Base):
     __table_args__ = (
         Index("ix_videos_org_id", "organization_id", "id"),
         Index("ix_videos_status_model", "status", "model"),
+        Index("ix_videos_org_created", "organization_id", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(48), primary_key=True)
@@ -95,6 +120,7 @@ class Video(Base):
     prompt: Mapped[str] = mapped_column(Text)
     negative_prompt: Mapped[str | None] = mapped_column(Text, default=None)
     seconds: Mapped[str] = mapped_column(String(16))
+    duration_seconds: Mapped[float] = mapped_column(Float, server_default="0")
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     fps: Mapped[int] = mapped_column(Integer)
@@ -103,6 +129,10 @@ class Video(Base):
     guidance_scale: Mapped[float] = mapped_column(Float)
     seed: Mapped[int] = mapped_column(BigInteger)
     metadata_: Mapped[dict[str, str]] = mapped_column("metadata", default=dict)
+    # Snapshots of the organization's tier at submission: a later tier change does not reorder or
+    # re-expire work already accepted.
+    priority: Mapped[int] = mapped_column(Integer, server_default="5")
+    retention_hours: Mapped[float] = mapped_column(Float, server_default="24")
 
     # Lifecycle.
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -125,3 +155,43 @@ class Video(Base):
     @property
     def size(self) -> str:
         return f"{self.width}x{self.height}"
+
+
+class IdempotencyKey(Base):
+    """An ``Idempotency-Key`` a client sent with a create, and what it created (Stripe's semantics)."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("organization_id", "key", name="uq_idempotency_org_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    video_id: Mapped[str] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class AccessRequestStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class AccessRequest(Base):
+    """A company's application for API access, reviewed by an operator."""
+
+    __tablename__ = "access_requests"
+
+    id: Mapped[str] = mapped_column(String(48), primary_key=True)
+    company: Mapped[str] = mapped_column(String(200))
+    contact_email: Mapped[str] = mapped_column(String(320))
+    use_case: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=AccessRequestStatus.PENDING.value, index=True)
+    client_ip: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    decision_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    tier: Mapped[str | None] = mapped_column(String(64), default=None)
+    organization_id: Mapped[str | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="SET NULL"), default=None
+    )

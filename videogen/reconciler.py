@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from videogen import jobs
+from videogen.admission import purge_idempotency_keys
 from videogen.db import session_scope
 from videogen.queue import dispatch_generation
 from videogen.settings import Settings
@@ -13,7 +14,7 @@ from videogen.videos import purge_expired_assets
 
 
 def reconcile_once(settings: Settings, storage: Storage | None = None) -> jobs.ReconcileReport:
-    """One round: recover lost jobs, then delete the files of expired videos."""
+    """One round: recover lost jobs, delete the files of expired videos, forget old idempotency keys."""
     with session_scope(settings.database_url) as session:
         report = jobs.reconcile(
             session,
@@ -23,4 +24,5 @@ def reconcile_once(settings: Settings, storage: Storage | None = None) -> jobs.R
             max_attempts=settings.max_attempts,
         )
         report.expired = purge_expired_assets(session, storage or storage_from_settings(settings))
+        purge_idempotency_keys(session, timedelta(hours=settings.idempotency_ttl_hours))
     return report

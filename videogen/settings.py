@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -55,8 +55,21 @@ class Settings(BaseSettings):
     default_model: str = Field("hunyuanvideo-tiny", description="Model used when a request names none.")
     device: str = Field("auto", description="Torch device for workers: auto, cuda, cuda:1, cpu.")
 
+    # --- organizations, tiers, limits --------------------------------------------------------
+    tiers_file: Path | None = Field(None, description="TOML file of access tiers. Default: the built-in tiers.")
+    default_tier: str = Field("standard", description="Tier of organizations created without one.")
+    admin_token: SecretStr | None = Field(
+        None, description="Bearer credential of the admin API (/v1/admin). Unset: the admin API is off."
+    )
+    rate_limit_url: str = Field(
+        "",
+        description="Storage of rate-limit counters shared by API replicas. Default: the broker if it is Redis, "
+        "else in-process memory (one API process).",
+    )
+    access_requests_per_hour: int = Field(5, description="Access applications accepted per client IP per hour.")
+    idempotency_ttl_hours: float = Field(24.0, description="How long an Idempotency-Key is remembered.")
+
     # --- jobs --------------------------------------------------------------------------------
-    video_retention_hours: float = Field(24.0, description="How long a finished video can be downloaded.")
     heartbeat_interval_seconds: float = Field(
         1.0, description="How often a worker records progress and checks for cancellation."
     )
@@ -91,6 +104,8 @@ class Settings(BaseSettings):
             self.storage_dir = self.data_dir / "storage"
         if self.models_dir is None:
             self.models_dir = self.data_dir / "models"
+        if not self.rate_limit_url:
+            self.rate_limit_url = self.broker_url if self.broker_url.startswith("redis") else "memory://"
         return self
 
     @property

@@ -31,7 +31,9 @@ def asset_key(video_id: str, attempt: int, variant: Variant) -> str:
     return attempt_prefix(video_id, attempt) + FILENAMES[variant]
 
 
-def create_video(session: Session, api_key: ApiKey, params: VideoParameters) -> Video:
+def create_video(
+    session: Session, api_key: ApiKey, params: VideoParameters, *, priority: int, retention_hours: float
+) -> Video:
     video = Video(
         id=new_id("video"),
         organization_id=api_key.organization_id,
@@ -41,6 +43,9 @@ def create_video(session: Session, api_key: ApiKey, params: VideoParameters) -> 
         prompt=params.prompt,
         negative_prompt=params.negative_prompt,
         seconds=params.seconds,
+        duration_seconds=float(params.seconds),
+        priority=priority,
+        retention_hours=retention_hours,
         width=params.size.width,
         height=params.size.height,
         fps=params.fps,

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import select
+
 from model import ModelRegistry
 from model.encoding import encode_mp4, encode_thumbnail
 from model.generation import GenerationRequest
@@ -117,16 +119,21 @@ class JobRunner:
         self.pipelines = pipelines
 
     def run(self, video_id: str) -> str:
-        """Run ``video_id`` if this worker can claim it; returns the status it ended in."""
+        """Run the job a message about ``video_id`` stands for; returns the status it ended in.
+
+        The message is a nudge for ``video_id``'s model: the worker claims the most urgent
+        runnable job of that model (see ``jobs.claim_next``), which may be another one.
+        """
         with session_scope(self.settings.database_url) as session:
-            if not jobs.claim(session, video_id, worker_name()):
-                video = session.get(Video, video_id)
-                status = video.status if video else "missing"
-                log.info("skipping %s: it is %s", video_id, status)
-                return status
-            video = session.get(Video, video_id)
+            model = session.scalar(select(Video.model).where(Video.id == video_id))
+            claimed = jobs.claim_next(session, model, worker_name()) if model else None
+            if claimed is None:
+                log.info("nothing to run for %s (model %s)", video_id, model)
+                return "idle"
+            video = session.get(Video, claimed)
             assert video is not None
             session.expunge(video)
+        video_id = video.id
 
         started = time.monotonic()
         try:
@@ -177,7 +184,7 @@ class JobRunner:
                     video_key=video_key,
                     thumbnail_key=thumbnail_key,
                     video_bytes=video_path.stat().st_size,
-                    retention=timedelta(hours=self.settings.video_retention_hours),
+                    retention=timedelta(hours=video.retention_hours),
                 )
             if not done:  # cancelled or deleted during encode/upload
                 raise JobCancelledError(video.id)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -12,15 +14,25 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from api.deps import ApiKeyDep, RegistryDep, SessionDep, SettingsDep, StorageDep
+from api.deps import ApiKeyDep, RateLimiterDep, RegistryDep, SessionDep, SettingsDep, StorageDep, TiersDep
 from api.schemas import ErrorResponse, VideoCreateRequest, VideoDeleted, VideoErrorObject, VideoList, VideoObject, unix
 from model import ModelRegistry
 from videogen import jobs, videos
-from videogen.errors import InvalidRequestError, NotFoundError, RequestTooLargeError, UnsupportedMediaTypeError
+from videogen.admission import admit, check_tier, request_fingerprint
+from videogen.errors import (
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestTooLargeError,
+    UnsupportedMediaTypeError,
+)
 from videogen.orm import ApiKey, Video
 from videogen.queue import dispatch_generation
+from videogen.ratelimit import RateLimiter
 from videogen.settings import Settings
 from videogen.storage import ObjectNotFoundError
+from videogen.tiers import Tier, TierCatalog, TierConfigError
 from videogen.video_requests import resolve_video_parameters
 
 router = APIRouter(
@@ -116,9 +128,43 @@ async def _read_body(request: Request) -> dict[str, Any]:
     )
 
 
+def tier_of(tiers: TierCatalog, api_key: ApiKey) -> Tier:
+    try:
+        return tiers.get(api_key.organization.tier)
+    except TierConfigError:
+        raise PermissionDeniedError(
+            f"Your organization's tier '{api_key.organization.tier}' is not configured on this server.",
+            code="tier_unavailable",
+        ) from None
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    video: VideoObject
+    headers: dict[str, str]
+
+
 def _create_video(
-    settings: Settings, registry: ModelRegistry, session: Session, api_key: ApiKey, body: VideoCreateRequest
-) -> VideoObject:
+    settings: Settings,
+    registry: ModelRegistry,
+    tiers: TierCatalog,
+    limiter: RateLimiter,
+    session: Session,
+    api_key: ApiKey,
+    raw: dict[str, Any],
+    idempotency_key: str | None,
+) -> CreateResult:
+    tier = tier_of(tiers, api_key)
+    limit = limiter.hit_per_minute("videos.create", api_key.organization_id, tier.requests_per_minute)
+    if not limit.allowed:
+        raise RateLimitError(
+            f"Rate limit reached: your tier ({tier.name}) allows {tier.requests_per_minute} video requests per minute.",
+            retry_after=limit.reset_seconds,
+            headers=limit.headers(),
+        )
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
+        raise InvalidRequestError("Idempotency-Key must be 1 to 255 characters.", param="Idempotency-Key")
+    body = VideoCreateRequest.model_validate(raw)
     model_name = body.model or settings.default_model
     if model_name not in settings.models or model_name not in registry:
         available = ", ".join(m for m in settings.models if m in registry)
@@ -144,13 +190,26 @@ def _create_video(
         negative_prompt=body.negative_prompt,
         metadata=body.metadata,
     )
-    video = videos.create_video(session, api_key, params)
+    check_tier(tier, params)
+    admission = admit(
+        session,
+        api_key=api_key,
+        tier=tier,
+        params=params,
+        idempotency_key=idempotency_key,
+        fingerprint=request_fingerprint(raw),
+        idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
+    )
     session.commit()  # the job exists before any message about it does
-    if dispatch_generation(settings, video.id, video.model):
+    video = admission.video
+    headers = limit.headers()
+    if admission.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    elif dispatch_generation(settings, video.id, video.model):
         jobs.mark_dispatched(session, video.id)
         session.commit()
     session.refresh(video)
-    return to_video_object(session, video)
+    return CreateResult(video=to_video_object(session, video), headers=headers)
 
 
 _CREATE_BODY_SCHEMA = {"$ref": "#/components/schemas/VideoCreateRequest"}
@@ -160,6 +219,10 @@ _CREATE_BODY_SCHEMA = {"$ref": "#/components/schemas/VideoCreateRequest"}
     "",
     response_model=VideoObject,
     summary="Create a video",
+    description=(
+        "Queues a generation job. Send `Idempotency-Key` to make retries safe: the same key and body within "
+        "24 h return the original video; the same key with another body is a 409."
+    ),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -169,12 +232,32 @@ _CREATE_BODY_SCHEMA = {"$ref": "#/components/schemas/VideoCreateRequest"}
             },
         }
     },
+    responses={403: {"model": ErrorResponse}, 409: {"model": ErrorResponse}, 429: {"model": ErrorResponse}},
 )
 async def create_video(
-    request: Request, settings: SettingsDep, registry: RegistryDep, session: SessionDep, api_key: ApiKeyDep
+    request: Request,
+    response: Response,
+    settings: SettingsDep,
+    registry: RegistryDep,
+    tiers: TiersDep,
+    limiter: RateLimiterDep,
+    session: SessionDep,
+    api_key: ApiKeyDep,
 ) -> VideoObject:
-    body = VideoCreateRequest.model_validate(await _read_body(request))
-    return await run_in_threadpool(_create_video, settings, registry, session, api_key, body)
+    raw = await _read_body(request)
+    result = await run_in_threadpool(
+        _create_video,
+        settings,
+        registry,
+        tiers,
+        limiter,
+        session,
+        api_key,
+        raw,
+        request.headers.get("idempotency-key"),
+    )
+    response.headers.update(result.headers)
+    return result.video
 
 
 @router.get("", response_model=VideoList, summary="List videos")

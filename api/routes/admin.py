@@ -1,0 +1,141 @@
+"""``/v1/admin``: the operator's surface, guarded by ``VIDEOGEN_ADMIN_TOKEN`` (never an API key).
+
+Every operation here is also a ``videogen`` CLI command; both call the same domain functions.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import SessionDep, SettingsDep, TiersDep, require_admin
+from api.routes.usage import usage_object
+from api.schemas import AccessApproval, AccessRequestObject, ApiKeyObject, OrganizationObject, TierObject, UsageObject
+from api.serializers import access_request_object, api_key_object, organization_object, tier_object
+from videogen import access_requests, accounts
+from videogen.orm import utcnow
+from videogen.queue import dispatch_generation
+from videogen.usage import usage_report
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(require_admin)])
+
+
+class OrganizationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    tier: str
+
+
+class OrganizationUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tier: str | None = None
+    status: Literal["active", "suspended"] | None = None
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field("", max_length=200)
+    expires_in_seconds: int | None = Field(None, ge=1, description="Key stops working after this long.")
+
+
+class Approve(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tier: str
+    organization_name: str | None = Field(None, description="Default: the applicant's company name.")
+
+
+class Reject(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field("", max_length=2000)
+
+
+@router.get("/tiers", response_model=list[TierObject], summary="Tiers from the tiers file")
+def list_tiers(tiers: TiersDep) -> list[TierObject]:
+    return [tier_object(t) for t in tiers.all()]
+
+
+@router.get("/organizations", response_model=list[OrganizationObject])
+def list_organizations(session: SessionDep) -> list[OrganizationObject]:
+    return [organization_object(o) for o in accounts.list_organizations(session)]
+
+
+@router.post("/organizations", response_model=OrganizationObject)
+def create_organization(body: OrganizationCreate, session: SessionDep, tiers: TiersDep) -> OrganizationObject:
+    return organization_object(accounts.create_organization(session, tiers, body.name, body.tier))
+
+
+@router.get("/organizations/{organization}", response_model=OrganizationObject)
+def get_organization(organization: str, session: SessionDep) -> OrganizationObject:
+    return organization_object(accounts.find_organization(session, organization))
+
+
+@router.patch("/organizations/{organization}", response_model=OrganizationObject, summary="Change tier or status")
+def update_organization(
+    organization: str, body: OrganizationUpdate, session: SessionDep, settings: SettingsDep, tiers: TiersDep
+) -> OrganizationObject:
+    org = accounts.find_organization(session, organization)
+    if body.tier is not None:
+        accounts.set_tier(session, tiers, org, body.tier)
+    if body.status == "suspended":
+        accounts.suspend(session, org)
+    elif body.status == "active" and org.status != "active":
+        accounts.reactivate(session, org, lambda video_id, model: dispatch_generation(settings, video_id, model))
+    return organization_object(org)
+
+
+@router.get("/organizations/{organization}/keys", response_model=list[ApiKeyObject])
+def list_keys(organization: str, session: SessionDep) -> list[ApiKeyObject]:
+    org = accounts.find_organization(session, organization)
+    return [api_key_object(k) for k in accounts.list_api_keys(session, org.id)]
+
+
+@router.post("/organizations/{organization}/keys", response_model=ApiKeyObject, summary="Create a key (shown once)")
+def create_key(organization: str, body: KeyCreate, session: SessionDep) -> ApiKeyObject:
+    org = accounts.find_organization(session, organization)
+    expires_at = utcnow() + timedelta(seconds=body.expires_in_seconds) if body.expires_in_seconds else None
+    created = accounts.create_api_key(session, org, body.name, expires_at)
+    return api_key_object(created.api_key, created.secret)
+
+
+@router.post("/keys/{key_id}/rotate", response_model=ApiKeyObject, summary="New key; the old one works until revoked")
+def rotate_key(key_id: str, session: SessionDep) -> ApiKeyObject:
+    created = accounts.rotate_api_key(session, key_id)
+    return api_key_object(created.api_key, created.secret)
+
+
+@router.post("/keys/{key_id}/revoke", response_model=ApiKeyObject)
+def revoke_key(key_id: str, session: SessionDep) -> ApiKeyObject:
+    return api_key_object(accounts.revoke_api_key(session, key_id))
+
+
+@router.get("/organizations/{organization}/usage", response_model=UsageObject)
+def organization_usage(organization: str, session: SessionDep, tiers: TiersDep) -> UsageObject:
+    org = accounts.find_organization(session, organization)
+    return usage_object(usage_report(session, org, tiers.get(org.tier), None, None))
+
+
+@router.get("/access_requests", response_model=list[AccessRequestObject])
+def list_access_requests(
+    session: SessionDep, status: Annotated[Literal["pending", "approved", "rejected"] | None, Query()] = None
+) -> list[AccessRequestObject]:
+    return [access_request_object(r) for r in access_requests.list_requests(session, status)]
+
+
+@router.post("/access_requests/{request_id}/approve", response_model=AccessApproval)
+def approve_access_request(request_id: str, body: Approve, session: SessionDep, tiers: TiersDep) -> AccessApproval:
+    approval = access_requests.approve(
+        session, tiers, request_id, tier=body.tier, organization_name=body.organization_name
+    )
+    return AccessApproval(
+        access_request=access_request_object(approval.request),
+        organization=organization_object(approval.organization),
+        api_key=api_key_object(approval.key.api_key, approval.key.secret),
+    )
+
+
+@router.post("/access_requests/{request_id}/reject", response_model=AccessRequestObject)
+def reject_access_request(request_id: str, body: Reject, session: SessionDep) -> AccessRequestObject:
+    return access_request_object(access_requests.reject(session, request_id, body.reason))

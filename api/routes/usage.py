@@ -1,0 +1,42 @@
+"""``GET /v1/usage``: the caller's organization's usage and limits, from the database."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import ApiKeyDep, SessionDep, TiersDep
+from api.routes.videos import tier_of
+from api.schemas import UsageBucketObject, UsageObject
+from videogen.usage import UsageReport, usage_report
+
+router = APIRouter(prefix="/v1/usage", tags=["usage"])
+
+
+def usage_object(report: UsageReport) -> UsageObject:
+    return UsageObject(
+        organization_id=report.organization_id,
+        tier=report.tier,
+        start_date=report.start_date,
+        end_date=report.end_date,
+        data=[UsageBucketObject(**asdict(bucket)) for bucket in report.data],
+        today={
+            "video_seconds": report.today_video_seconds,
+            "video_seconds_limit": report.daily_quota,
+            "video_seconds_remaining": max(0.0, report.daily_quota - report.today_video_seconds),
+        },
+    )
+
+
+@router.get("", response_model=UsageObject, summary="Your organization's usage per day and model")
+def get_usage(
+    session: SessionDep,
+    tiers: TiersDep,
+    api_key: ApiKeyDep,
+    start_date: Annotated[date | None, Query(description="First day (UTC), default 29 days before end_date.")] = None,
+    end_date: Annotated[date | None, Query(description="Last day (UTC), default today.")] = None,
+) -> UsageObject:
+    return usage_object(usage_report(session, api_key.organization, tier_of(tiers, api_key), start_date, end_date))

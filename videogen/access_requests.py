@@ -1,0 +1,86 @@
+"""Applications for API access: a company applies, an operator approves it onto a tier (which
+creates its organization and first key) or rejects it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from videogen import accounts
+from videogen.errors import InvalidRequestError, NotFoundError
+from videogen.ids import new_id
+from videogen.orm import AccessRequest, AccessRequestStatus, Organization, utcnow
+from videogen.tiers import TierCatalog
+
+
+@dataclass(frozen=True)
+class Approval:
+    request: AccessRequest
+    organization: Organization
+    key: accounts.CreatedKey
+
+
+def submit(
+    session: Session, *, company: str, contact_email: str, use_case: str, client_ip: str | None
+) -> AccessRequest:
+    request = AccessRequest(
+        id=new_id("areq"),
+        company=company.strip(),
+        contact_email=contact_email,
+        use_case=use_case.strip(),
+        client_ip=client_ip,
+        status=AccessRequestStatus.PENDING.value,
+    )
+    session.add(request)
+    session.flush()
+    return request
+
+
+def list_requests(session: Session, status: str | None = None) -> list[AccessRequest]:
+    query = select(AccessRequest).order_by(AccessRequest.created_at, AccessRequest.id)
+    if status:
+        query = query.where(AccessRequest.status == status)
+    return list(session.scalars(query))
+
+
+def get(session: Session, request_id: str) -> AccessRequest:
+    request = session.get(AccessRequest, request_id)
+    if request is None:
+        raise NotFoundError(f"No access request '{request_id}'.", param="access_request_id")
+    return request
+
+
+def _pending(session: Session, request_id: str) -> AccessRequest:
+    request = get(session, request_id)
+    if request.status != AccessRequestStatus.PENDING:
+        raise InvalidRequestError(
+            f"Access request '{request_id}' is already {request.status}.",
+            param="access_request_id",
+            code="access_request_decided",
+        )
+    return request
+
+
+def approve(
+    session: Session, tiers: TierCatalog, request_id: str, *, tier: str, organization_name: str | None = None
+) -> Approval:
+    request = _pending(session, request_id)
+    org = accounts.create_organization(session, tiers, organization_name or request.company, tier)
+    key = accounts.create_api_key(session, org, name="first key")
+    request.status = AccessRequestStatus.APPROVED.value
+    request.tier = tier
+    request.organization_id = org.id
+    request.decided_at = utcnow()
+    session.flush()
+    return Approval(request=request, organization=org, key=key)
+
+
+def reject(session: Session, request_id: str, reason: str = "") -> AccessRequest:
+    request = _pending(session, request_id)
+    request.status = AccessRequestStatus.REJECTED.value
+    request.decision_reason = reason or None
+    request.decided_at = utcnow()
+    session.flush()
+    return request

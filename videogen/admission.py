@@ -1,0 +1,149 @@
+"""Whether an organization may start one more job, decided exactly, then the job itself.
+
+Each admission runs in one transaction that begins by bumping the organization's
+``admission_seq``. That write takes the organization's row lock on PostgreSQL and the database
+write lock on SQLite, so one organization's submissions are checked one at a time: 50 concurrent
+requests against a limit of 5 admit exactly 5, and an ``Idempotency-Key`` retried concurrently
+creates one job. Other organizations are not held up on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from videogen import videos
+from videogen.errors import ConflictError, PermissionDeniedError, QuotaExceededError, RateLimitError
+from videogen.orm import ApiKey, IdempotencyKey, Organization, Video, VideoStatus, utcnow
+from videogen.tiers import Tier
+from videogen.video_requests import VideoParameters
+
+ACTIVE = (VideoStatus.QUEUED.value, VideoStatus.IN_PROGRESS.value)
+NOT_BILLED = (VideoStatus.FAILED.value, VideoStatus.CANCELLED.value)
+# A client over its concurrency limit should come back when a job has likely moved on.
+CONCURRENCY_RETRY_AFTER_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Admission:
+    video: Video
+    replayed: bool  # True when an Idempotency-Key matched an earlier request
+
+
+def check_tier(tier: Tier, params: VideoParameters) -> None:
+    """403 for what the tier never allows, whatever the load: it is not worth a retry."""
+    if not tier.allows_model(params.model):
+        raise PermissionDeniedError(
+            f"Your tier ({tier.name}) does not include the model '{params.model}'.",
+            param="model",
+            code="model_not_allowed",
+        )
+    if float(params.seconds) > tier.max_seconds:
+        raise PermissionDeniedError(
+            f"Your tier ({tier.name}) allows clips of at most {tier.max_seconds:g} seconds.",
+            param="seconds",
+            code="tier_limit",
+        )
+    if not tier.allows_size(params.size):
+        raise PermissionDeniedError(
+            f"Your tier ({tier.name}) allows sizes up to {tier.max_size}.", param="size", code="tier_limit"
+        )
+    if params.num_inference_steps > tier.max_steps:
+        raise PermissionDeniedError(
+            f"Your tier ({tier.name}) allows at most {tier.max_steps} inference steps.",
+            param="num_inference_steps",
+            code="tier_limit",
+        )
+
+
+def request_fingerprint(body: dict[str, Any]) -> str:
+    """The identity of a request body for Idempotency-Key checks (key order does not matter)."""
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+
+
+def start_of_utc_day(now: datetime) -> datetime:
+    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def admit(
+    session: Session,
+    *,
+    api_key: ApiKey,
+    tier: Tier,
+    params: VideoParameters,
+    idempotency_key: str | None,
+    fingerprint: str,
+    idempotency_ttl: timedelta,
+) -> Admission:
+    org_id = api_key.organization_id
+    now = utcnow()
+    session.execute(
+        update(Organization)
+        .where(Organization.id == org_id)
+        .values(admission_seq=Organization.admission_seq + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+    if idempotency_key is not None:
+        previous = session.scalar(
+            select(IdempotencyKey).where(
+                IdempotencyKey.organization_id == org_id, IdempotencyKey.key == idempotency_key
+            )
+        )
+        if previous is not None and previous.created_at > now - idempotency_ttl:
+            if previous.request_hash != fingerprint:
+                raise ConflictError(
+                    "This Idempotency-Key was already used with a different request body.",
+                    param="Idempotency-Key",
+                    code="idempotency_key_reused",
+                )
+            video = session.get(Video, previous.video_id)
+            assert video is not None
+            return Admission(video=video, replayed=True)
+        if previous is not None:  # expired: the key may be used afresh
+            session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == previous.id))
+
+    active = session.scalar(
+        select(func.count()).select_from(Video).where(Video.organization_id == org_id, Video.status.in_(ACTIVE))
+    )
+    if (active or 0) >= tier.max_concurrent_jobs:
+        raise RateLimitError(
+            f"Your organization has {active} jobs queued or running; your tier ({tier.name}) allows "
+            f"{tier.max_concurrent_jobs} at once. Retry when one finishes.",
+            retry_after=CONCURRENCY_RETRY_AFTER_SECONDS,
+            code="concurrency_limit_exceeded",
+        )
+
+    day_start = start_of_utc_day(now)
+    used = session.scalar(
+        select(func.coalesce(func.sum(Video.duration_seconds), 0.0)).where(
+            Video.organization_id == org_id, Video.created_at >= day_start, Video.status.not_in(NOT_BILLED)
+        )
+    )
+    requested = float(params.seconds)
+    if float(used or 0) + requested > tier.video_seconds_per_day:
+        reset = day_start + timedelta(days=1)
+        raise QuotaExceededError(
+            f"This request ({requested:g} s) would exceed your daily quota of {tier.video_seconds_per_day:g} "
+            f"video-seconds ({float(used or 0):g} used today). The quota resets at {reset.isoformat()}.",
+            retry_after=(reset - now).total_seconds(),
+        )
+
+    video = videos.create_video(session, api_key, params, priority=tier.priority, retention_hours=tier.retention_hours)
+    if idempotency_key is not None:
+        session.add(
+            IdempotencyKey(organization_id=org_id, key=idempotency_key, request_hash=fingerprint, video_id=video.id)
+        )
+        session.flush()
+    return Admission(video=video, replayed=False)
+
+
+def purge_idempotency_keys(session: Session, ttl: timedelta) -> int:
+    result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at <= utcnow() - ttl))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
