@@ -188,6 +188,19 @@ def production_stack(
         stack.stop()
 
 
+@pytest.fixture(scope="session")
+def redirecting_api(production_stack: ServiceStack) -> Iterator[ServiceStack]:
+    """A second API replica of the production stack, answering downloads with a 302."""
+    replica = ServiceStack(
+        "replica", {**production_stack.env, "VIDEOGEN_CONTENT_REDIRECT": "true"}, production_stack.log_dir
+    )
+    replica.start_api()
+    try:
+        yield replica
+    finally:
+        replica.stop()
+
+
 @pytest.fixture(scope="session", params=["embedded", "production"])
 def stack(request: pytest.FixtureRequest) -> ServiceStack:
     """The service in each configuration, for tests that must hold in both."""

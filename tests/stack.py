@@ -100,6 +100,10 @@ class ServiceStack:
         _stop(self.worker, sig)
         self.worker = None
 
+    def stop_api_only(self) -> None:
+        _stop(self.api, signal.SIGTERM)
+        self.api = None
+
     def stop(self) -> None:
         self.stop_worker()
         _stop(self.api, signal.SIGTERM)

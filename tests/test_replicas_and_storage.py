@@ -2,26 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import openai
-import pytest
 
 from tests.stack import ServiceStack
-
-
-@pytest.fixture(scope="module")
-def redirecting_api(production_stack: ServiceStack) -> Iterator[ServiceStack]:
-    """A second API replica of the production stack that answers downloads with a 302."""
-    replica = ServiceStack(
-        "replica", {**production_stack.env, "VIDEOGEN_CONTENT_REDIRECT": "true"}, production_stack.log_dir
-    )
-    replica.start_api()
-    try:
-        yield replica
-    finally:
-        replica.stop()
 
 
 def test_a_video_made_through_one_replica_downloads_from_another_via_presigned_url(
