@@ -50,6 +50,11 @@ def get_session(settings: Annotated[Settings, Depends(get_settings)]) -> Iterato
         yield session
 
 
+# "function" scope commits when the endpoint returns, *before* the response is sent: a client
+# that acts on a response must find its effects already in the database.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
 def _bearer(request: Request) -> str:
     header = request.headers.get("authorization")
     if not header:
@@ -65,7 +70,7 @@ def _bearer(request: Request) -> str:
     return secret.strip()
 
 
-def require_api_key(request: Request, session: Annotated[Session, Depends(get_session)]) -> ApiKey:
+def require_api_key(request: Request, session: SessionDep) -> ApiKey:
     key = accounts.authenticate(session, _bearer(request))
     session.commit()  # persist last_used_at even if the request itself fails later
     return key
@@ -84,7 +89,6 @@ def require_admin(request: Request, settings: Annotated[Settings, Depends(get_se
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StorageDep = Annotated[Storage, Depends(get_storage)]
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
-SessionDep = Annotated[Session, Depends(get_session)]
 ApiKeyDep = Annotated[ApiKey, Depends(require_api_key)]
 TiersDep = Annotated[TierCatalog, Depends(get_tiers)]
 RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]

@@ -104,6 +104,8 @@ class Settings(BaseSettings):
             self.storage_dir = self.data_dir / "storage"
         if self.models_dir is None:
             self.models_dir = self.data_dir / "models"
+        if self.admin_token is not None and not self.admin_token.get_secret_value():
+            self.admin_token = None  # an empty variable (compose's ${VAR:-}) means "off", not "empty password"
         if not self.rate_limit_url:
             self.rate_limit_url = self.broker_url if self.broker_url.startswith("redis") else "memory://"
         return self
