@@ -12,13 +12,16 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from api.errors import install_error_handlers
-from api.routes import access_requests, admin, models, system, usage, videos
+from api.routes import access_requests, admin, models, system, usage, videos, webhooks
 from model import ModelRegistry
 from videogen.ratelimit import rate_limiter_for
 from videogen.reconciler import reconcile_once
+from videogen.secret_box import secret_box
 from videogen.settings import Settings, get_settings
 from videogen.storage import Storage, storage_from_settings
 from videogen.tiers import load_tiers
+from videogen.webhook_delivery import enable_relay
+from videogen.webhook_security import url_policy
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +61,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    enable_relay(settings)
     app.state.storage = storage_from_settings(settings)
     app.state.registry = ModelRegistry.from_file(settings.models_file)
     app.state.tiers = load_tiers(settings.tiers_file)
     app.state.rate_limiter = rate_limiter_for(settings.rate_limit_url)
+    app.state.secret_box = secret_box(settings)
+    app.state.webhook_policy = url_policy(settings)
     install_error_handlers(app)
     app.include_router(videos.router)
     app.include_router(models.router)
+    app.include_router(webhooks.router)
     app.include_router(usage.router)
     app.include_router(access_requests.router)
     app.include_router(admin.router)

@@ -15,9 +15,11 @@ from videogen.db import session_scope
 from videogen.errors import AuthenticationError, PermissionDeniedError
 from videogen.orm import ApiKey
 from videogen.ratelimit import RateLimiter
+from videogen.secret_box import SecretBox
 from videogen.settings import Settings
 from videogen.storage import Storage
 from videogen.tiers import TierCatalog
+from videogen.webhook_security import WebhookURLPolicy
 
 
 def get_settings(request: Request) -> Settings:
@@ -38,6 +40,14 @@ def get_tiers(request: Request) -> TierCatalog:
 
 def get_rate_limiter(request: Request) -> RateLimiter:
     return request.app.state.rate_limiter
+
+
+def get_secret_box(request: Request) -> SecretBox:
+    return request.app.state.secret_box
+
+
+def get_webhook_policy(request: Request) -> WebhookURLPolicy:
+    return request.app.state.webhook_policy
 
 
 def client_ip(request: Request) -> str:
@@ -93,3 +103,5 @@ ApiKeyDep = Annotated[ApiKey, Depends(require_api_key)]
 TiersDep = Annotated[TierCatalog, Depends(get_tiers)]
 RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
 AdminDep = Annotated[None, Depends(require_admin)]
+SecretBoxDep = Annotated[SecretBox, Depends(get_secret_box)]
+WebhookPolicyDep = Annotated[WebhookURLPolicy, Depends(get_webhook_policy)]

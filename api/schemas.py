@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from videogen.video_object import VideoErrorObject, VideoObject, unix
+
+__all__ = ["VideoErrorObject", "VideoObject", "unix"]  # re-exported: part of the wire format
 
 MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 MetadataValue = Annotated[str, StringConstraints(max_length=512)]
@@ -29,37 +32,11 @@ class VideoCreateRequest(BaseModel):
     metadata: dict[MetadataKey, MetadataValue] | None = Field(
         None, description="Up to 16 string pairs, stored and returned with the video."
     )
-
-
-class VideoErrorObject(BaseModel):
-    code: str
-    message: str
-
-
-class VideoObject(BaseModel):
-    id: str
-    object: Literal["video"] = "video"
-    model: str
-    status: Literal["queued", "in_progress", "completed", "failed", "cancelled"]
-    progress: int
-    created_at: int
-    completed_at: int | None
-    expires_at: int | None
-    seconds: str
-    size: str
-    prompt: str
-    error: VideoErrorObject | None
-    remixed_from_video_id: str | None = None
-    # --- extensions ---
-    started_at: int | None
-    seed: int
-    queue_position: int | None = Field(description="1 = next to run, while queued.")
-    fps: int
-    num_frames: int
-    num_inference_steps: int
-    guidance_scale: float
-    negative_prompt: str | None
-    metadata: dict[str, str]
+    webhook_url: str | None = Field(
+        None,
+        description="Where to POST this video's video.completed / video.failed / video.cancelled event, signed with "
+        "your organization's webhook secret (POST /v1/webhook_secret).",
+    )
 
 
 class VideoList(BaseModel):
@@ -101,10 +78,6 @@ class ErrorDetail(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorDetail
-
-
-def unix(value: datetime | None) -> int | None:
-    return int(value.timestamp()) if value is not None else None
 
 
 # --- organizations, keys, tiers, usage, access requests --------------------------------------
@@ -194,3 +167,133 @@ class AccessApproval(BaseModel):
     access_request: AccessRequestObject
     organization: OrganizationObject
     api_key: ApiKeyObject
+
+
+# --- webhooks (OpenAI's /v1/webhook_endpoints shape, plus extensions) ------------------------
+
+
+class WebhookEndpointCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(description="Where events are POSTed: https (http only if the operator allows it).")
+    event_types: list[str] | None = Field(
+        None, description="Event types to receive. Default: video.completed, video.failed, video.cancelled."
+    )
+    name: Annotated[str, StringConstraints(max_length=200)] = ""
+
+
+class WebhookEndpointUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = None
+    event_types: list[str] | None = None
+    name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    enabled: bool | None = Field(None, description="Extension: re-enable an endpoint that was disabled (or disable).")
+
+
+class SecretRotation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    keep_old_secret_active_for_24_hours: bool = False
+    overlap_seconds: int | None = Field(
+        None, ge=0, description="Extension: keep the old secret signing for this long (up to 7 days)."
+    )
+
+
+class WebhookTestRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_type: str
+
+
+class WebhookEndpointObject(BaseModel):
+    id: str
+    object: Literal["webhook_endpoint"] = "webhook_endpoint"
+    name: str
+    url: str
+    event_types: list[str]
+    created_at: int
+    updated_at: int | None
+    signing_secret_hint: str
+    # --- extensions ---
+    status: Literal["enabled", "disabled"]
+    disabled_reason: str | None
+    disabled_at: int | None
+    failing_since: int | None
+    previous_secret_expires_at: int | None
+
+
+class WebhookEndpointWithSecretObject(WebhookEndpointObject):
+    signing_secret: str = Field(description="Shown once, in this response only.")
+
+
+class WebhookEndpointList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[WebhookEndpointObject]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+class WebhookEndpointDeleted(BaseModel):
+    id: str
+    object: Literal["webhook_endpoint.deleted"] = "webhook_endpoint.deleted"
+    deleted: bool = True
+
+
+class WebhookTestResult(BaseModel):
+    object: Literal["webhook_endpoint.test"] = "webhook_endpoint.test"
+    webhook_endpoint_id: str
+    event_type: str
+    success: Literal[True] = True
+    status_code: int = Field(description="The receiver's HTTP status; 0 if it gave none (see error).")
+    error: str | None
+    latency_ms: int
+
+
+class WebhookEventTypeList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[str]
+
+
+class WebhookSecretObject(BaseModel):
+    object: Literal["webhook_secret"] = "webhook_secret"
+    signing_secret: str | None = Field(None, description="Shown once, when created or rotated.")
+    signing_secret_hint: str
+    created_at: int
+    previous_secret_expires_at: int | None
+
+
+class WebhookAttemptObject(BaseModel):
+    attempted_at: int
+    status_code: int | None
+    latency_ms: int
+    error: str | None
+    response_excerpt: str | None
+    next_attempt_at: int | None
+
+
+class WebhookDeliveryObject(BaseModel):
+    id: str = Field(description="Also the webhook-id header: the same on every attempt.")
+    object: Literal["webhook_delivery"] = "webhook_delivery"
+    event_id: str
+    event_type: str
+    video_id: str
+    webhook_endpoint_id: str | None = Field(description="None for the video's own webhook_url.")
+    url: str
+    status: Literal["pending", "succeeded", "failed"]
+    attempts: int
+    next_attempt_at: int | None
+    last_status_code: int | None
+    last_error: str | None
+    created_at: int
+    completed_at: int | None
+    attempt_log: list[WebhookAttemptObject]
+
+
+class WebhookDeliveryList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[WebhookDeliveryObject]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool

@@ -1,9 +1,18 @@
-"""ORM rows to wire objects for the account-side resources."""
+"""ORM rows to wire objects for the account-side and webhook resources."""
 
 from __future__ import annotations
 
-from api.schemas import AccessRequestObject, ApiKeyObject, OrganizationObject, TierObject, unix
-from videogen.orm import AccessRequest, ApiKey, Organization
+from api.schemas import (
+    AccessRequestObject,
+    ApiKeyObject,
+    OrganizationObject,
+    TierObject,
+    WebhookAttemptObject,
+    WebhookDeliveryObject,
+    WebhookEndpointObject,
+    unix,
+)
+from videogen.orm import AccessRequest, ApiKey, Organization, WebhookDelivery, WebhookEndpoint
 from videogen.tiers import Tier
 
 
@@ -49,3 +58,49 @@ def access_request_object(request: AccessRequest) -> AccessRequestObject:
 
 def tier_object(tier: Tier) -> TierObject:
     return TierObject(**tier.public_info())  # type: ignore[arg-type]
+
+
+def webhook_endpoint_object(endpoint: WebhookEndpoint) -> WebhookEndpointObject:
+    return WebhookEndpointObject(
+        id=endpoint.id,
+        name=endpoint.name,
+        url=endpoint.url,
+        event_types=list(endpoint.event_types),
+        created_at=unix(endpoint.created_at) or 0,
+        updated_at=unix(endpoint.updated_at),
+        signing_secret_hint=endpoint.secret_hint,
+        status="enabled" if endpoint.enabled else "disabled",
+        disabled_reason=endpoint.disabled_reason,
+        disabled_at=unix(endpoint.disabled_at),
+        failing_since=unix(endpoint.failing_since),
+        previous_secret_expires_at=unix(endpoint.previous_secret_expires_at),
+    )
+
+
+def webhook_delivery_object(delivery: WebhookDelivery) -> WebhookDeliveryObject:
+    return WebhookDeliveryObject(
+        id=delivery.id,
+        event_id=delivery.event_id,
+        event_type=delivery.event.type,
+        video_id=delivery.event.video_id,
+        webhook_endpoint_id=delivery.endpoint_id,
+        url=delivery.url,
+        status=delivery.status,  # type: ignore[arg-type]
+        attempts=delivery.attempts,
+        next_attempt_at=unix(delivery.next_attempt_at) if delivery.status == "pending" else None,
+        last_status_code=delivery.last_status_code,
+        last_error=delivery.last_error,
+        created_at=unix(delivery.created_at) or 0,
+        completed_at=unix(delivery.completed_at),
+        attempt_log=[
+            WebhookAttemptObject(
+                attempted_at=unix(a.attempted_at) or 0,
+                status_code=a.status_code,
+                latency_ms=a.latency_ms,
+                error=a.error,
+                response_excerpt=a.response_excerpt,
+                next_attempt_at=unix(a.next_attempt_at),
+            )
+            for a in delivery.attempt_log
+        ],
+    )

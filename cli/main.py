@@ -34,12 +34,14 @@ access_app = typer.Typer(help="Access applications: review, approve, reject.", n
 tiers_app = typer.Typer(help="Access tiers (from the tiers file).", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 model_app = typer.Typer(help="Models and weights.", no_args_is_help=True)
+webhooks_app = typer.Typer(help="Webhook endpoints and the delivery log (operator view).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(access_app, name="access-requests")
 app.add_typer(tiers_app, name="tiers")
 app.add_typer(db_app, name="db")
 app.add_typer(model_app, name="model")
+app.add_typer(webhooks_app, name="webhooks")
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -462,6 +464,31 @@ def _worker_command(settings: Settings, models: list[str]) -> list[str]:
     ]
 
 
+def _webhook_worker_command(settings: Settings, concurrency: int | None = None) -> list[str]:
+    from videogen.queue import WEBHOOK_QUEUE
+
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "worker.webhook_app",
+        "worker",
+        "--pool",
+        "threads",  # deliveries wait on the network, not the CPU
+        "--concurrency",
+        str(concurrency or settings.webhook_concurrency),
+        "--queues",
+        WEBHOOK_QUEUE,
+        "--loglevel",
+        settings.log_level,
+        "--without-gossip",
+        "--without-mingle",
+        "--hostname",
+        "videogen-webhooks@%h",
+    ]
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address. Default: VIDEOGEN_API_HOST.")] = None,
@@ -484,6 +511,17 @@ def worker(
     os.execv(sys.executable, _worker_command(settings, model or []))
 
 
+@app.command("webhook-worker")
+def webhook_worker(
+    concurrency: Annotated[
+        int | None, typer.Option(help="Deliveries sent at once. Default: VIDEOGEN_WEBHOOK_CONCURRENCY.")
+    ] = None,
+) -> None:
+    """Run a webhook delivery worker (no GPU, no torch): sends, signs, retries."""
+    settings = get_settings()
+    os.execv(sys.executable, _webhook_worker_command(settings, concurrency))
+
+
 @app.command()
 def reconcile() -> None:
     """Once: re-send jobs the broker lost, requeue jobs of dead workers, delete expired files."""
@@ -492,7 +530,7 @@ def reconcile() -> None:
     report = reconcile_once(get_settings())
     console.print(
         f"redispatched {len(report.redispatched)}, requeued {len(report.requeued)}, "
-        f"failed {len(report.failed)}, expired {len(report.expired)}"
+        f"failed {len(report.failed)}, expired {len(report.expired)}, webhooks re-sent {len(report.webhooks_resent)}"
     )
 
 
@@ -501,7 +539,8 @@ def dev(
     host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
 ) -> None:
-    """The whole embedded stack in one command: migrate, build the tiny model, run API and worker."""
+    """The whole embedded stack in one command: migrate, build the tiny model, run the API, a worker
+    and a webhook worker."""
     settings = get_settings()
     host, port = host or settings.api_host, port or settings.api_port
     upgrade_database(settings)
@@ -510,6 +549,7 @@ def dev(
     processes = [
         subprocess.Popen(_serve_command(settings, host, port)),
         subprocess.Popen(_worker_command(settings, [])),
+        subprocess.Popen(_webhook_worker_command(settings)),
     ]
     console.print(f"[green]videogen is starting[/green] on http://{host}:{port} (docs at /docs); Ctrl-C stops it.")
     console.print("Create a key with: [bold]videogen keys create --org dev[/bold]")
@@ -534,6 +574,109 @@ def dev(
                 process.kill()
     codes = [p.returncode for p in processes]
     raise typer.Exit(0 if all(c in (0, -signal.SIGTERM) for c in codes) else 1)
+
+
+# --- webhooks -----------------------------------------------------------------------------------
+
+
+def _org_id(session: object, org: str | None) -> str | None:
+    from videogen import accounts
+
+    return accounts.find_organization(session, org).id if org else None  # type: ignore[arg-type]
+
+
+@webhooks_app.command("endpoints")
+def webhooks_endpoints(
+    org: Annotated[str | None, typer.Option("--org", help="Only this organization (name or id).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
+) -> None:
+    """Webhook endpoints, with their health: disabled ones say why."""
+    from videogen import webhooks
+    from videogen.db import session_scope
+
+    with _domain_errors(), session_scope(get_settings().database_url) as session:
+        rows = [
+            {
+                "id": e.id,
+                "organization_id": e.organization_id,
+                "url": e.url,
+                "event_types": ",".join(e.event_types),
+                "status": "enabled" if e.enabled else "disabled",
+                "failing_since": _when(e.failing_since),
+                "disabled_reason": e.disabled_reason or "",
+            }
+            for e in webhooks.list_endpoints(session, _org_id(session, org), limit=1000).items
+        ]
+    _emit(rows, as_json, "id", "organization_id", "url", "event_types", "status", "failing_since", "disabled_reason")
+
+
+@webhooks_app.command("deliveries")
+def webhooks_deliveries(
+    endpoint: Annotated[str | None, typer.Option(help="Only deliveries to this endpoint.")] = None,
+    video: Annotated[str | None, typer.Option(help="Only deliveries about this video.")] = None,
+    org: Annotated[str | None, typer.Option("--org", help="Only this organization (name or id).")] = None,
+    limit: Annotated[int, typer.Option(help="Newest N.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines, with every attempt.")] = False,
+) -> None:
+    """The delivery log: status, attempts, last answer, next retry."""
+    from videogen import webhooks
+    from videogen.db import session_scope
+
+    with _domain_errors(), session_scope(get_settings().database_url) as session:
+        page = webhooks.list_deliveries(
+            session, _org_id(session, org), endpoint_id=endpoint, video_id=video, limit=limit
+        )
+        rows = [
+            {
+                "id": d.id,
+                "event_type": d.event.type,
+                "video_id": d.event.video_id,
+                "url": d.url,
+                "status": d.status,
+                "attempts": str(d.attempts),
+                "last_status_code": str(d.last_status_code or ""),
+                "last_error": d.last_error or "",
+                "next_attempt_at": _when(d.next_attempt_at) if d.status == "pending" else "",
+                "attempt_log": [
+                    {
+                        "attempted_at": _when(a.attempted_at),
+                        "status_code": a.status_code,
+                        "latency_ms": a.latency_ms,
+                        "error": a.error,
+                    }
+                    for a in d.attempt_log
+                ],
+            }
+            for d in page.items
+        ]
+    if not as_json:
+        for row in rows:
+            row.pop("attempt_log")
+    columns = (
+        "id",
+        "event_type",
+        "video_id",
+        "status",
+        "attempts",
+        "last_status_code",
+        "last_error",
+        "next_attempt_at",
+    )
+    _emit(rows, as_json, *columns)  # type: ignore[arg-type]
+
+
+@webhooks_app.command("redeliver")
+def webhooks_redeliver(delivery_id: str) -> None:
+    """Send a delivery again now (same webhook-id, fresh retry schedule)."""
+    from videogen import webhooks
+    from videogen.db import session_scope
+    from videogen.webhook_delivery import enable_relay
+
+    settings = get_settings()
+    enable_relay(settings)
+    with _domain_errors(), session_scope(settings.database_url) as session:
+        webhooks.redeliver(session, webhooks.get_delivery(session, None, delivery_id))
+    console.print(f"{delivery_id} queued for redelivery")
 
 
 # --- client -------------------------------------------------------------------------------------

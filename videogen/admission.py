@@ -80,6 +80,7 @@ def admit(
     idempotency_key: str | None,
     fingerprint: str,
     idempotency_ttl: timedelta,
+    webhook_url: str | None = None,
 ) -> Admission:
     org_id = api_key.organization_id
     now = utcnow()
@@ -135,7 +136,14 @@ def admit(
             retry_after=(reset - now).total_seconds(),
         )
 
-    video = videos.create_video(session, api_key, params, priority=tier.priority, retention_hours=tier.retention_hours)
+    video = videos.create_video(
+        session,
+        api_key,
+        params,
+        priority=tier.priority,
+        retention_hours=tier.retention_hours,
+        webhook_url=webhook_url,
+    )
     if idempotency_key is not None:
         session.add(
             IdempotencyKey(organization_id=org_id, key=idempotency_key, request_hash=fingerprint, video_id=video.id)

@@ -10,7 +10,9 @@
 
 Every transition is one conditional ``UPDATE ... WHERE status IN (...)``. Whoever's update matches
 the row wins; everyone else sees ``False`` and backs off. That is what makes duplicate broker
-messages, racing cancels and two reconcilers harmless without locks.
+messages, racing cancels and two reconcilers harmless without locks. The winner also records the
+webhook event of the new state in the same transaction (``videogen.webhooks``), so every state a
+client can be told about is told exactly when it is committed.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from videogen import webhooks
 from videogen.orm import Organization, OrganizationStatus, Video, VideoStatus, utcnow
 
 log = logging.getLogger(__name__)
@@ -70,7 +73,11 @@ def transition(
     result = session.execute(
         update(Video).where(*conditions).values(status=to.value, **values).execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    moved = result.rowcount == 1  # type: ignore[attr-defined]
+    if moved and to in webhooks.EVENT_FOR_STATUS:
+        # The outbox: the event and its deliveries commit, or roll back, with the change itself.
+        webhooks.record_video_event(session, video_id, webhooks.EVENT_FOR_STATUS[to])
+    return moved
 
 
 def _runs_before(video: Video) -> Any:
@@ -203,6 +210,7 @@ class ReconcileReport:
     requeued: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     expired: list[str] = field(default_factory=list)
+    webhooks_resent: list[str] = field(default_factory=list)
 
 
 def reconcile(

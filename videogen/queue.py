@@ -17,6 +17,9 @@ from videogen.settings import Settings
 log = logging.getLogger(__name__)
 
 GENERATE_TASK = "videogen.generate_video"
+DELIVER_WEBHOOK_TASK = "videogen.deliver_webhook"
+# Deliveries have their own queue and workers: a slow receiver must never hold a GPU.
+WEBHOOK_QUEUE = "videogen.webhooks"
 # Long generations must not be redelivered to a second worker while the first is still busy:
 # Redis re-queues unacknowledged messages after this long (a 720p HunyuanVideo clip takes ~30 min).
 VISIBILITY_TIMEOUT_SECONDS = 4 * 3600
@@ -66,18 +69,30 @@ def celery_for(settings: Settings) -> Celery:
     return _celery_for(settings.broker_url, settings.model_dump_json())
 
 
-def dispatch_generation(settings: Settings, video_id: str, model: str) -> bool:
-    """Nudge a worker to run ``video_id``. Returns False (and logs) if the broker is unreachable:
-    the job stays queued in the database and the reconciler sends it later."""
+def _nudge(settings: Settings, task: str, subject: str, queue: str, countdown: float = 0.0) -> bool:
+    """Send ``task(subject)`` to ``queue``; False (logged) if the broker is unreachable. Callers
+    keep the work in the database, so False means "later", never "lost"."""
     try:
         celery_for(settings).send_task(
-            GENERATE_TASK,
-            args=[video_id],
-            queue=queue_for_model(model),
+            task,
+            args=[subject],
+            queue=queue,
+            countdown=countdown or None,
             retry=True,
             retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
         )
-    except Exception:  # noqa: BLE001 - any broker failure means "try later", never "lose the job"
-        log.warning("could not send %s to the broker; the reconciler will retry", video_id, exc_info=True)
+    except Exception:  # noqa: BLE001 - any broker failure means "try later"
+        log.warning("could not send %s for %s to the broker; it will be sent again", task, subject, exc_info=True)
         return False
     return True
+
+
+def dispatch_generation(settings: Settings, video_id: str, model: str) -> bool:
+    """Nudge a worker to run ``video_id``; if that fails the reconciler sends it later."""
+    return _nudge(settings, GENERATE_TASK, video_id, queue_for_model(model))
+
+
+def dispatch_webhook(settings: Settings, delivery_id: str, countdown: float = 0.0) -> bool:
+    """Nudge a webhook worker to send ``delivery_id`` (after ``countdown`` seconds); if that fails
+    the reconciler's sweep sends it later."""
+    return _nudge(settings, DELIVER_WEBHOOK_TASK, delivery_id, WEBHOOK_QUEUE, countdown)

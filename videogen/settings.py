@@ -69,6 +69,33 @@ class Settings(BaseSettings):
     access_requests_per_hour: int = Field(5, description="Access applications accepted per client IP per hour.")
     idempotency_ttl_hours: float = Field(24.0, description="How long an Idempotency-Key is remembered.")
 
+    # --- webhooks ----------------------------------------------------------------------------
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Fernet key(s), comma-separated, newest first, that encrypt webhook signing secrets at rest. "
+        "Default: one generated into DATA_DIR/secret.key (embedded). Set it in production, the same on every process.",
+    )
+    webhook_allow_http: bool = Field(False, description="Allow http:// webhook URLs (https only otherwise).")
+    webhook_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names, IPs or CIDRs that webhooks may reach even though they are private or loopback "
+        "(JSON list), e.g. an internal receiver, or 127.0.0.1 in development.",
+    )
+    webhook_connect_timeout_seconds: float = Field(5.0, description="Connect timeout of one delivery attempt.")
+    webhook_timeout_seconds: float = Field(15.0, description="Total time a receiver gets to answer one attempt.")
+    webhook_max_response_bytes: int = Field(
+        65536, description="Most of a receiver's response that is read; the rest is dropped unread."
+    )
+    webhook_retry_schedule: list[float] = Field(
+        default_factory=lambda: [5, 300, 1800, 7200, 18000, 36000],
+        description="Seconds before each retry (with ±10% jitter; a longer Retry-After wins). "
+        "Its length is the number of retries: the default spans about 17 hours.",
+    )
+    webhook_disable_after_seconds: float = Field(
+        3 * 86400, description="An endpoint whose deliveries have failed without a success for this long is disabled."
+    )
+    webhook_concurrency: int = Field(8, description="Deliveries one `videogen webhook-worker` process sends at once.")
+
     # --- jobs --------------------------------------------------------------------------------
     heartbeat_interval_seconds: float = Field(
         1.0, description="How often a worker records progress and checks for cancellation."
@@ -77,7 +104,9 @@ class Settings(BaseSettings):
         600.0, description="An in_progress job without a heartbeat for this long is considered lost and requeued."
     )
     redispatch_after_seconds: float = Field(
-        900.0, description="A queued job whose message is older than this is sent to the broker again."
+        900.0,
+        description="A queued job (or due webhook delivery) whose message is older than this is sent to the broker "
+        "again.",
     )
     max_attempts: int = Field(3, description="Times a job may be started (after lost workers) before it fails.")
     reconcile_interval_seconds: float = Field(

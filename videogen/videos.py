@@ -32,7 +32,13 @@ def asset_key(video_id: str, attempt: int, variant: Variant) -> str:
 
 
 def create_video(
-    session: Session, api_key: ApiKey, params: VideoParameters, *, priority: int, retention_hours: float
+    session: Session,
+    api_key: ApiKey,
+    params: VideoParameters,
+    *,
+    priority: int,
+    retention_hours: float,
+    webhook_url: str | None = None,
 ) -> Video:
     video = Video(
         id=new_id("video"),
@@ -54,6 +60,7 @@ def create_video(
         guidance_scale=params.guidance_scale,
         seed=params.seed,
         metadata_=params.metadata,
+        webhook_url=webhook_url,
     )
     session.add(video)
     session.flush()

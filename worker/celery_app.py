@@ -12,6 +12,7 @@ from model import ModelRegistry
 from videogen.queue import GENERATE_TASK, make_celery
 from videogen.settings import get_settings
 from videogen.storage import storage_from_settings
+from videogen.webhook_delivery import enable_relay
 from worker.pipelines import PipelineCache
 from worker.runner import JobRunner
 
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 
 settings = get_settings()
 app = make_celery(settings)
+enable_relay(settings)  # a job's end commits webhook deliveries; nudge the webhook workers at once
 
 
 @lru_cache(maxsize=1)

@@ -14,10 +14,19 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from api.deps import ApiKeyDep, RateLimiterDep, RegistryDep, SessionDep, SettingsDep, StorageDep, TiersDep
-from api.schemas import ErrorResponse, VideoCreateRequest, VideoDeleted, VideoErrorObject, VideoList, VideoObject, unix
+from api.deps import (
+    ApiKeyDep,
+    RateLimiterDep,
+    RegistryDep,
+    SessionDep,
+    SettingsDep,
+    StorageDep,
+    TiersDep,
+    WebhookPolicyDep,
+)
+from api.schemas import ErrorResponse, VideoCreateRequest, VideoDeleted, VideoList, VideoObject
 from model import ModelRegistry
-from videogen import jobs, videos
+from videogen import jobs, videos, webhooks
 from videogen.admission import admit, check_tier, request_fingerprint
 from videogen.errors import (
     InvalidRequestError,
@@ -33,7 +42,9 @@ from videogen.ratelimit import RateLimiter
 from videogen.settings import Settings
 from videogen.storage import ObjectNotFoundError
 from videogen.tiers import Tier, TierCatalog, TierConfigError
+from videogen.video_object import to_video_object as video_object
 from videogen.video_requests import resolve_video_parameters
+from videogen.webhook_security import WebhookURLPolicy
 
 router = APIRouter(
     prefix="/v1/videos",
@@ -47,28 +58,7 @@ MAX_BODY_BYTES = 256 * 1024
 
 
 def to_video_object(session: Session, video: Video) -> VideoObject:
-    return VideoObject(
-        id=video.id,
-        model=video.model,
-        status=video.status,  # type: ignore[arg-type]
-        progress=video.progress,
-        created_at=unix(video.created_at) or 0,
-        completed_at=unix(video.completed_at),
-        expires_at=unix(video.expires_at),
-        seconds=video.seconds,
-        size=video.size,
-        prompt=video.prompt,
-        error=VideoErrorObject(code=video.error_code, message=video.error_message or "") if video.error_code else None,
-        started_at=unix(video.started_at),
-        seed=video.seed,
-        queue_position=jobs.queue_position(session, video),
-        fps=video.fps,
-        num_frames=video.num_frames,
-        num_inference_steps=video.num_inference_steps,
-        guidance_scale=video.guidance_scale,
-        negative_prompt=video.negative_prompt,
-        metadata=video.metadata_ or {},
-    )
+    return video_object(video, queue_position=jobs.queue_position(session, video))
 
 
 async def _read_body(request: Request) -> dict[str, Any]:
@@ -138,6 +128,19 @@ def tier_of(tiers: TierCatalog, api_key: ApiKey) -> Tier:
         ) from None
 
 
+def _checked_webhook_url(url: str | None, policy: WebhookURLPolicy, api_key: ApiKey) -> str | None:
+    if url is None:
+        return None
+    if not api_key.organization.webhook_secret_ciphertext:
+        raise InvalidRequestError(
+            "webhook_url deliveries are signed with your organization's webhook secret, and it has none yet: "
+            "create it once with POST /v1/webhook_secret.",
+            param="webhook_url",
+            code="webhook_secret_missing",
+        )
+    return webhooks.check_url(policy, url, "webhook_url")
+
+
 @dataclass(frozen=True)
 class CreateResult:
     video: VideoObject
@@ -149,6 +152,7 @@ def _create_video(
     registry: ModelRegistry,
     tiers: TierCatalog,
     limiter: RateLimiter,
+    policy: WebhookURLPolicy,
     session: Session,
     api_key: ApiKey,
     raw: dict[str, Any],
@@ -191,6 +195,7 @@ def _create_video(
         metadata=body.metadata,
     )
     check_tier(tier, params)
+    webhook_url = _checked_webhook_url(body.webhook_url, policy, api_key)
     admission = admit(
         session,
         api_key=api_key,
@@ -199,6 +204,7 @@ def _create_video(
         idempotency_key=idempotency_key,
         fingerprint=request_fingerprint(raw),
         idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
+        webhook_url=webhook_url,
     )
     session.commit()  # the job exists before any message about it does
     video = admission.video
@@ -241,6 +247,7 @@ async def create_video(
     registry: RegistryDep,
     tiers: TiersDep,
     limiter: RateLimiterDep,
+    policy: WebhookPolicyDep,
     session: SessionDep,
     api_key: ApiKeyDep,
 ) -> VideoObject:
@@ -251,6 +258,7 @@ async def create_video(
         registry,
         tiers,
         limiter,
+        policy,
         session,
         api_key,
         raw,

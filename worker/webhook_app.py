@@ -1,0 +1,30 @@
+"""The webhook workers' Celery application: ``videogen webhook-worker``.
+
+Separate from the GPU workers on purpose: a receiver that is slow or never answers holds one of
+this process's threads for at most the delivery timeout, and never a GPU or a generation job. It
+imports no torch, so it is cheap to run anywhere (next to the API, say) and to scale on its own.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from videogen.queue import DELIVER_WEBHOOK_TASK, make_celery
+from videogen.settings import get_settings
+from videogen.webhook_delivery import WebhookSender, enable_relay, schedule_retry
+
+settings = get_settings()
+app = make_celery(settings)
+enable_relay(settings)
+
+
+@lru_cache(maxsize=1)
+def get_sender() -> WebhookSender:
+    return WebhookSender(settings)
+
+
+@app.task(name=DELIVER_WEBHOOK_TASK)
+def deliver_webhook(delivery_id: str) -> str:
+    outcome = get_sender().deliver(delivery_id)
+    schedule_retry(settings, outcome)
+    return outcome.status if outcome is not None else "not due"
