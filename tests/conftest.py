@@ -10,6 +10,7 @@ elsewhere.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -22,8 +23,11 @@ import openai
 import pytest
 import redis
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 
 from tests.stack import ServiceStack, free_port, make_broken_model, wait_until
+from tests.webhook_receiver import HOST as RECEIVER_HOST
+from tests.webhook_receiver import WebhookReceiver
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "VIDEOGEN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -46,6 +50,9 @@ default_size = "136x136"
 """
 
 ADMIN_TOKEN = "test-admin-token"
+# Days of webhook retries, compressed into seconds.
+WEBHOOK_RETRY_SCHEDULE = [0.5, 0.5, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+WEBHOOK_DISABLE_AFTER_SECONDS = 6
 # Tiers for the test run: generous ones for tests about other things, tight ones to hit limits.
 TIERS_TOML = "\n".join(
     f"""
@@ -101,6 +108,13 @@ def _base_env(models_dir: Path, data_dir: Path) -> dict[str, str]:
         VIDEOGEN_REDISPATCH_AFTER_SECONDS="5",
         VIDEOGEN_STALE_AFTER_SECONDS="5",
         VIDEOGEN_LOG_LEVEL="INFO",
+        # Webhooks reach the test receiver on 127.0.0.2 over http; 127.0.0.1 stays forbidden.
+        VIDEOGEN_WEBHOOK_ALLOW_HTTP="true",
+        VIDEOGEN_WEBHOOK_ALLOWED_HOSTS=f'["{RECEIVER_HOST}"]',
+        VIDEOGEN_WEBHOOK_CONNECT_TIMEOUT_SECONDS="1",
+        VIDEOGEN_WEBHOOK_TIMEOUT_SECONDS="2",
+        VIDEOGEN_WEBHOOK_RETRY_SCHEDULE=json.dumps(WEBHOOK_RETRY_SCHEDULE),
+        VIDEOGEN_WEBHOOK_DISABLE_AFTER_SECONDS=str(WEBHOOK_DISABLE_AFTER_SECONDS),
         PYTHONUNBUFFERED="1",
     )
     return env
@@ -180,6 +194,7 @@ def production_stack(
         VIDEOGEN_S3_SECRET_ACCESS_KEY="test",
         VIDEOGEN_S3_CREATE_BUCKET="true",
         VIDEOGEN_WORKER_METRICS_PORT=str(free_port()),
+        VIDEOGEN_SECRET_KEY=Fernet.generate_key().decode(),
     )
     stack = ServiceStack("production", env, data_dir)
     try:
@@ -224,3 +239,13 @@ def http(stack: ServiceStack, api_key: str) -> Iterator[httpx.Client]:
     """Plain HTTP with the caller's key, for what the SDK does not expose."""
     with httpx.Client(base_url=stack.base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=30) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def receiver() -> Iterator[WebhookReceiver]:
+    """A real HTTP server receiving webhooks, on 127.0.0.2."""
+    server = WebhookReceiver().start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -61,6 +61,7 @@ class ServiceStack:
     port: int = field(default_factory=free_port)
     api: subprocess.Popen[bytes] | None = None
     worker: subprocess.Popen[bytes] | None = None
+    webhook_worker: subprocess.Popen[bytes] | None = None
 
     @property
     def base_url(self) -> str:
@@ -85,6 +86,7 @@ class ServiceStack:
         videogen_cli(self.env, "db", "upgrade")
         self.start_api()
         self.start_worker()
+        self.start_webhook_worker()
         return self
 
     def start_api(self) -> None:
@@ -96,6 +98,16 @@ class ServiceStack:
         log = self.log_dir / f"{self.name}-worker.log"
         wait_until(lambda: b"ready." in log.read_bytes(), 90, message="worker ready")
 
+    def start_webhook_worker(self) -> None:
+        log = self.log_dir / f"{self.name}-webhooks.log"
+        ready_before = log.read_bytes().count(b"ready.") if log.exists() else 0
+        self.webhook_worker = self._spawn("webhooks", ["webhook-worker", "--concurrency", "4"])
+        wait_until(lambda: log.read_bytes().count(b"ready.") > ready_before, 60, message="webhook worker ready")
+
+    def stop_webhook_worker(self, sig: int = signal.SIGTERM) -> None:
+        _stop(self.webhook_worker, sig)
+        self.webhook_worker = None
+
     def stop_worker(self, sig: int = signal.SIGTERM) -> None:
         _stop(self.worker, sig)
         self.worker = None
@@ -105,6 +117,7 @@ class ServiceStack:
         self.api = None
 
     def stop(self) -> None:
+        self.stop_webhook_worker()
         self.stop_worker()
         _stop(self.api, signal.SIGTERM)
         self.api = None

@@ -78,7 +78,9 @@ class Attempted:
 
 
 def lease_duration(settings: Settings) -> timedelta:
-    return timedelta(seconds=settings.webhook_connect_timeout_seconds + settings.webhook_timeout_seconds + 30)
+    """Longer than one attempt can take (connect, then the total timeout checked between reads,
+    which a stalled read can overshoot by one read timeout), plus room for the database writes."""
+    return timedelta(seconds=settings.webhook_connect_timeout_seconds + 2 * settings.webhook_timeout_seconds + 10)
 
 
 def retry_delay(
