@@ -18,9 +18,10 @@ FROM python:3.11-slim AS api
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 COPY --from=source /src ./
-RUN pip install . && useradd --create-home --uid 10001 videogen
+RUN pip install . && useradd --create-home --uid 10001 videogen \
+ && mkdir -p /var/lib/videogen && chown videogen /var/lib/videogen
 USER videogen
-ENV VIDEOGEN_API_HOST=0.0.0.0 VIDEOGEN_DATA_DIR=/home/videogen/var
+ENV VIDEOGEN_API_HOST=0.0.0.0 VIDEOGEN_DATA_DIR=/var/lib/videogen
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --retries=5 \
   CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz')"
@@ -32,8 +33,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 COPY --from=source /src ./
 # torch comes from the base image (CUDA build); pip keeps it because it satisfies torch>=2.4.
-RUN pip install ".[worker]" && useradd --create-home --uid 10001 videogen
+RUN pip install ".[worker]" && useradd --create-home --uid 10001 videogen \
+ && mkdir -p /var/lib/videogen && chown videogen /var/lib/videogen
 USER videogen
-ENV VIDEOGEN_MODELS_DIR=/models VIDEOGEN_DEVICE=cuda HF_HUB_OFFLINE=1
+ENV VIDEOGEN_MODELS_DIR=/models VIDEOGEN_DEVICE=cuda HF_HUB_OFFLINE=1 VIDEOGEN_DATA_DIR=/var/lib/videogen
 VOLUME ["/models"]
 CMD ["videogen", "worker"]

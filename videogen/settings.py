@@ -135,6 +135,8 @@ class Settings(BaseSettings):
             self.models_dir = self.data_dir / "models"
         if self.admin_token is not None and not self.admin_token.get_secret_value():
             self.admin_token = None  # an empty variable (compose's ${VAR:-}) means "off", not "empty password"
+        if self.secret_key is not None and not self.secret_key.get_secret_value().strip():
+            self.secret_key = None  # likewise: unset, so the key file in DATA_DIR is used
         if not self.rate_limit_url:
             self.rate_limit_url = self.broker_url if self.broker_url.startswith("redis") else "memory://"
         return self

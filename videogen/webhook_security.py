@@ -82,11 +82,11 @@ def forbidden_reason(address: IPAddress) -> str | None:
         address = address.ipv4_mapped
     checks = [
         ("loopback", address.is_loopback),
-        ("link-local (cloud metadata)", address.is_link_local),
-        ("private", address.is_private),
-        ("multicast", address.is_multicast),
-        ("reserved", address.is_reserved),
         ("unspecified", address.is_unspecified),
+        ("link-local (cloud metadata)", address.is_link_local),
+        ("multicast", address.is_multicast),
+        ("private", address.is_private),
+        ("reserved", address.is_reserved),
         ("non-public", not address.is_global),
     ]
     return next((name for name, hit in checks if hit), None)
