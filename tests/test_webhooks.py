@@ -289,6 +289,25 @@ def test_a_delivery_whose_message_was_lost_is_still_sent(
     assert delivery["status"] == "succeeded" and delivery["attempts"] == 1
 
 
+def test_a_delivery_whose_sender_died_mid_request_is_sent_again(production_org: Org, receiver: WebhookReceiver) -> None:
+    """SIGKILL while a receiver is still answering: the claim's lease runs out and the delivery,
+    same webhook-id, goes out again from a new worker."""
+    org, stack = production_org, production_org.stack
+    url = receiver.url(Script(fail_first=1, hang=True))
+    _, secret = create_endpoint(org, url)
+    video = org.http.post("/videos", json=QUICK).json()
+    receiver.wait_for(url, 1)  # the first attempt is in flight
+    stack.stop_webhook_worker(signal.SIGKILL)
+    stack.start_webhook_worker()
+
+    first, second = receiver.wait_for(url, 2, timeout=90)
+    assert first.headers["webhook-id"] == second.headers["webhook-id"]
+    assert verified(second, secret)["data"]["id"] == video["id"]
+    (delivery,) = settled(org, video["id"])
+    assert delivery["status"] == "succeeded" and delivery["attempts"] == 2
+    assert delivery["attempt_log"][-1]["status_code"] == 200
+
+
 # --- endpoints through the openai SDK ----------------------------------------------------------
 
 
@@ -420,3 +439,22 @@ def test_the_cli_shows_the_delivery_log_and_redelivers(org: Org, receiver: Webho
     assert second.headers["webhook-id"] == delivery["id"]
     missing = videogen_cli(org.stack.env, "webhooks", "redeliver", "msg_missing", check=False)
     assert missing.returncode == 1 and "No webhook delivery found" in missing.stderr
+
+
+def test_old_delivery_logs_are_removed_by_housekeeping(production_org: Org, receiver: WebhookReceiver) -> None:
+    org = production_org
+    create_endpoint(org, receiver.url())
+    video = org.http.post("/videos", json=QUICK).json()
+    (delivery,) = settled(org, video["id"])
+
+    engine = sa.create_engine(org.stack.env["VIDEOGEN_DATABASE_URL"])
+    with engine.begin() as conn:  # 31 days pass
+        conn.execute(
+            sa.text("UPDATE webhook_events SET created_at = created_at - interval '31 days' WHERE video_id = :v"),
+            {"v": video["id"]},
+        )
+    engine.dispose()
+    videogen_cli(org.stack.env, "reconcile")
+
+    assert deliveries_of(org, video["id"]) == []
+    assert_error(org.http.get(f"/webhook_deliveries/{delivery['id']}"), 404, "invalid_request_error", "not_found")

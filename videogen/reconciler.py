@@ -11,12 +11,12 @@ from videogen.queue import dispatch_generation, dispatch_webhook
 from videogen.settings import Settings
 from videogen.storage import Storage, storage_from_settings
 from videogen.videos import purge_expired_assets
-from videogen.webhook_delivery import sweep
+from videogen.webhook_delivery import purge_delivery_log, sweep
 
 
 def reconcile_once(settings: Settings, storage: Storage | None = None) -> jobs.ReconcileReport:
     """One round: recover lost jobs, re-send webhook deliveries whose nudge was lost, delete the files
-    of expired videos, forget old idempotency keys."""
+    of expired videos, forget old idempotency keys and old webhook logs."""
     with session_scope(settings.database_url) as session:
         report = jobs.reconcile(
             session,
@@ -32,4 +32,5 @@ def reconcile_once(settings: Settings, storage: Storage | None = None) -> jobs.R
         )
         report.expired = purge_expired_assets(session, storage or storage_from_settings(settings))
         purge_idempotency_keys(session, timedelta(hours=settings.idempotency_ttl_hours))
+        purge_delivery_log(session, timedelta(days=settings.webhook_log_retention_days))
     return report

@@ -95,6 +95,9 @@ class Settings(BaseSettings):
         3 * 86400, description="An endpoint whose deliveries have failed without a success for this long is disabled."
     )
     webhook_concurrency: int = Field(8, description="Deliveries one `videogen webhook-worker` process sends at once.")
+    webhook_log_retention_days: float = Field(
+        30.0, description="Events, deliveries and attempts older than this are deleted (pending ones are kept)."
+    )
 
     # --- jobs --------------------------------------------------------------------------------
     heartbeat_interval_seconds: float = Field(

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from videogen import webhooks
@@ -31,6 +31,7 @@ from videogen.orm import (
     WebhookDelivery,
     WebhookDeliveryStatus,
     WebhookEndpoint,
+    WebhookEvent,
     utcnow,
 )
 from videogen.queue import dispatch_webhook
@@ -354,6 +355,20 @@ def sweep(
         session.commit()
         log.info("webhook sweep re-sent %d deliveries", len(sent))
     return sent
+
+
+def purge_delivery_log(session: Session, older_than: timedelta, now: datetime | None = None) -> int:
+    """Delete events (with their deliveries and attempts) older than ``older_than`` that have
+    nothing left to send."""
+    cutoff = (now or utcnow()) - older_than
+    still_pending = select(WebhookDelivery.event_id).where(WebhookDelivery.status == PENDING)
+    result = session.execute(
+        delete(WebhookEvent)
+        .where(WebhookEvent.created_at < cutoff, WebhookEvent.id.not_in(still_pending))
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def enable_relay(settings: Settings) -> None:
