@@ -9,6 +9,7 @@ import secrets
 import signal
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -37,8 +38,8 @@ class Org:
     sdk: openai.OpenAI
 
 
-@pytest.fixture
-def org(stack: ServiceStack) -> Iterator[Org]:
+@contextmanager
+def new_org(stack: ServiceStack) -> Iterator[Org]:
     key = stack.create_key(f"hooks-{secrets.token_hex(4)}")
     headers = {"Authorization": f"Bearer {key}"}
     with (
@@ -49,14 +50,15 @@ def org(stack: ServiceStack) -> Iterator[Org]:
 
 
 @pytest.fixture
+def org(stack: ServiceStack) -> Iterator[Org]:
+    with new_org(stack) as created:
+        yield created
+
+
+@pytest.fixture
 def production_org(production_stack: ServiceStack) -> Iterator[Org]:
-    key = production_stack.create_key(f"hooks-{secrets.token_hex(4)}")
-    headers = {"Authorization": f"Bearer {key}"}
-    with (
-        httpx.Client(base_url=production_stack.base_url, headers=headers, timeout=30) as http,
-        openai.OpenAI(base_url=production_stack.base_url, api_key=key, max_retries=0) as sdk,
-    ):
-        yield Org(production_stack, key, http, sdk)
+    with new_org(production_stack) as created:
+        yield created
 
 
 def verified(request: Received, secret: str) -> dict:  # type: ignore[type-arg]
