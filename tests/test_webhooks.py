@@ -240,6 +240,9 @@ def test_an_endpoint_failing_for_too_long_is_disabled_then_reenabled_and_redeliv
     assert "failed" in endpoint["disabled_reason"] and "HTTP 500" in endpoint["disabled_reason"]
     (delivery,) = settled(org, video["id"])
     assert delivery["status"] == "failed" and delivery["attempts"] >= 3
+    metrics = httpx.get(f"{org.stack.root_url}/metrics").text
+    disabled = next(line for line in metrics.splitlines() if line.startswith("videogen_webhook_endpoints_disabled "))
+    assert float(disabled.split()[1]) >= 1
     assert_error(
         org.http.post(f"/webhook_deliveries/{delivery['id']}/redeliver"),
         400,

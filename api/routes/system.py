@@ -15,7 +15,15 @@ from sqlalchemy import func, select, text
 from api.deps import SessionDep, SettingsDep
 from videogen.db import session_scope
 from videogen.errors import ServiceUnavailableError
-from videogen.orm import TERMINAL_STATUSES, Video, VideoStatus, utcnow
+from videogen.orm import (
+    TERMINAL_STATUSES,
+    Video,
+    VideoStatus,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookEndpoint,
+    utcnow,
+)
 from videogen.settings import Settings
 
 router = APIRouter(tags=["system"])
@@ -73,8 +81,45 @@ class JobGaugeCollector(Collector):
         yield wait
 
 
+class WebhookGaugeCollector(Collector):
+    """The webhook backlog, from the database: pending deliveries, how overdue the oldest due one
+    is (the signal that webhook workers are down or too few), and disabled endpoints."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        now = utcnow()
+        with session_scope(self.settings.database_url) as session:
+            pending = session.scalar(
+                select(func.count()).where(WebhookDelivery.status == WebhookDeliveryStatus.PENDING.value)
+            )
+            oldest_due = session.scalar(
+                select(func.min(WebhookDelivery.next_attempt_at)).where(
+                    WebhookDelivery.status == WebhookDeliveryStatus.PENDING.value,
+                    WebhookDelivery.next_attempt_at <= now,
+                )
+            )
+            disabled = session.scalar(
+                select(func.count()).where(WebhookEndpoint.enabled.is_(False), WebhookEndpoint.deleted_at.is_(None))
+            )
+        yield GaugeMetricFamily(
+            "videogen_webhook_deliveries_pending", "Webhook deliveries not yet sent or retrying.", value=pending or 0
+        )
+        overdue = (now - oldest_due.replace(tzinfo=oldest_due.tzinfo or UTC)).total_seconds() if oldest_due else 0.0
+        yield GaugeMetricFamily(
+            "videogen_webhook_oldest_due_seconds",
+            "How long the most overdue webhook delivery has been due: webhook workers are behind or down.",
+            value=overdue,
+        )
+        yield GaugeMetricFamily(
+            "videogen_webhook_endpoints_disabled", "Webhook endpoints disabled after failing.", value=disabled or 0
+        )
+
+
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 def metrics(settings: SettingsDep) -> Response:
     registry = CollectorRegistry()
     registry.register(JobGaugeCollector(settings))
+    registry.register(WebhookGaugeCollector(settings))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
