@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from celery import Celery
 
+from videogen import embedded_broker
 from videogen.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ def make_celery(settings: Settings) -> Celery:
     app = Celery("videogen", broker=settings.broker_url, set_as_current=False)
     transport_options: dict[str, object] = {"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS}
     if settings.is_embedded_broker:
+        app.conf.broker_transport = embedded_broker.TRANSPORT
         folder = settings.broker_dir
         (folder / "processed").mkdir(parents=True, exist_ok=True)
         transport_options = {
