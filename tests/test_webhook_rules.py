@@ -5,10 +5,18 @@ delivery connects to the vetted address and nowhere else, and the retry schedule
 from __future__ import annotations
 
 import random
+import ssl
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from tests.webhook_receiver import HOST as RECEIVER_HOST
 from tests.webhook_receiver import Script, WebhookReceiver
@@ -145,3 +153,73 @@ def test_retry_after_is_read_as_seconds_or_a_date() -> None:
     assert parse_retry_after(format_datetime(now + timedelta(minutes=2), usegmt=True), now) == 120
     assert parse_retry_after("soon", now) is None
     assert parse_retry_after(None, now) is None
+
+
+@pytest.fixture(scope="module")
+def tls_receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, ssl.SSLContext, list[str]]]:
+    """An HTTPS receiver on 127.0.0.2 with a certificate for `receiver.test` only; yields its port,
+    a client context that trusts that certificate, and the SNI names clients sent."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "receiver.test")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("receiver.test")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    server_names: list[str] = []
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    server_context.sni_callback = lambda _sock, server_name, _ctx: server_names.append(server_name)  # type: ignore[assignment,misc,return-value]
+
+    class Ok(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            self.send_response(204)
+            self.send_header("X-Seen-Host", self.headers["Host"])
+            self.end_headers()
+
+    server = ThreadingHTTPServer((RECEIVER_HOST, 0), Ok)
+    server.socket = server_context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client_context = ssl.create_default_context(cafile=str(folder / "cert.pem"))
+    try:
+        yield server.server_address[1], client_context, server_names
+    finally:
+        server.shutdown()
+
+
+def test_https_deliveries_verify_the_certificate_against_the_name_not_the_address(
+    tls_receiver: tuple[int, ssl.SSLContext, list[str]],
+) -> None:
+    port, trust, server_names = tls_receiver
+    policy = WebhookURLPolicy(
+        False,
+        [RECEIVER_HOST],
+        resolver=dns({"receiver.test": [RECEIVER_HOST], "impostor.test": [RECEIVER_HOST]}),
+    )
+    limits = {"connect_timeout": 2, "total_timeout": 5, "max_response_bytes": 1024, "tls_context": trust}
+
+    ok = send(policy.resolve(f"https://receiver.test:{port}/hook"), b"{}", {}, **limits)  # type: ignore[arg-type]
+    assert ok.succeeded and ok.status_code == 204
+    assert server_names[-1] == "receiver.test"  # SNI carried the name, though we dialled the IP
+
+    # Same address, another name: the certificate does not match, so nothing is sent.
+    impostor = send(policy.resolve(f"https://impostor.test:{port}/hook"), b"{}", {}, **limits)  # type: ignore[arg-type]
+    assert not impostor.succeeded and impostor.status_code is None
+    assert "CERTIFICATE_VERIFY_FAILED" in (impostor.error or "") or "certificate" in (impostor.error or "").lower()

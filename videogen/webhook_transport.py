@@ -9,11 +9,14 @@ with the original name kept for the Host header, TLS SNI and certificate verific
 
 from __future__ import annotations
 
+import ssl
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 
+import certifi
 import httpx
 
 from videogen.webhook_security import Destination
@@ -48,6 +51,14 @@ class _TotalTimeout(Exception):
     pass
 
 
+@lru_cache(maxsize=1)
+def _tls_context() -> ssl.SSLContext:
+    """One verifying TLS context for every send: building one costs ~15 ms, and it is safe to share.
+    Connections are not shared: each send has its own client, so a connection opened to one IP
+    under one name (SNI) never carries a request for another name."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), or None."""
     if not value:
@@ -72,8 +83,10 @@ def send(
     connect_timeout: float,
     total_timeout: float,
     max_response_bytes: int,
+    tls_context: ssl.SSLContext | None = None,
 ) -> SendResult:
-    """POST ``body`` to ``destination``; never raises for anything the receiver or network does."""
+    """POST ``body`` to ``destination``; never raises for anything the receiver or network does.
+    ``tls_context`` defaults to one that verifies against the public CAs (certifi)."""
     started = time.monotonic()
     deadline = started + total_timeout
 
@@ -90,7 +103,9 @@ def send(
     timeout = httpx.Timeout(total_timeout, connect=min(connect_timeout, total_timeout))
     try:
         with (
-            httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client,
+            httpx.Client(
+                timeout=timeout, follow_redirects=False, trust_env=False, verify=tls_context or _tls_context()
+            ) as client,
             client.stream(
                 "POST", destination.connect_url, content=body, headers=request_headers, extensions=extensions
             ) as response,
