@@ -104,12 +104,10 @@ class WebhookSender:
         *,
         policy: WebhookURLPolicy | None = None,
         box: SecretBox | None = None,
-        transport: Callable[..., SendResult] = send,
     ):
         self.settings = settings
         self.policy = policy or url_policy(settings)
         self.box = box or secret_box(settings)
-        self.transport = transport
 
     # -- one delivery ----------------------------------------------------------------------------
 
@@ -138,7 +136,7 @@ class WebhookSender:
         except WebhookURLError as exc:
             return SendResult(None, str(exc), 0), exc.retryable
         headers = webhooks.signature_headers(message_id, utcnow(), payload, signing_secrets)
-        result = self.transport(
+        result = send(
             destination,
             payload.encode(),
             headers,
