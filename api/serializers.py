@@ -1,6 +1,10 @@
-"""ORM rows to wire objects for the account-side and webhook resources."""
+"""ORM rows to wire objects for the account-side and webhook resources, and list envelopes."""
 
 from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from api.schemas import (
     AccessRequestObject,
@@ -14,6 +18,15 @@ from api.schemas import (
 )
 from videogen.orm import AccessRequest, ApiKey, Organization, WebhookDelivery, WebhookEndpoint
 from videogen.tiers import Tier
+
+ListT = TypeVar("ListT", bound=BaseModel)
+
+
+def cursor_list(list_type: type[ListT], data: list[Any], has_more: bool) -> ListT:
+    """OpenAI's list envelope: ``{object: "list", data, first_id, last_id, has_more}``."""
+    return list_type(
+        data=data, first_id=data[0].id if data else None, last_id=data[-1].id if data else None, has_more=has_more
+    )
 
 
 def organization_object(org: Organization) -> OrganizationObject:

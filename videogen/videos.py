@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -13,6 +12,7 @@ from videogen import jobs
 from videogen.errors import InvalidRequestError, NotFoundError
 from videogen.ids import new_id
 from videogen.orm import ApiKey, Video, VideoStatus, utcnow
+from videogen.pagination import Page, paginate
 from videogen.storage import Storage
 from videogen.video_requests import VideoParameters
 
@@ -76,21 +76,11 @@ def get_video(session: Session, organization_id: str, video_id: str) -> Video:
     return video
 
 
-@dataclass(frozen=True)
-class VideoPage:
-    videos: list[Video]
-    has_more: bool
-
-
 def list_videos(
     session: Session, organization_id: str, *, after: str | None, limit: int, order: Literal["asc", "desc"]
-) -> VideoPage:
+) -> Page[Video]:
     query = select(Video).where(Video.organization_id == organization_id, Video.deleted_at.is_(None))
-    if after is not None:
-        query = query.where(Video.id > after if order == "asc" else Video.id < after)
-    query = query.order_by(Video.id.asc() if order == "asc" else Video.id.desc()).limit(limit + 1)
-    videos = list(session.scalars(query))
-    return VideoPage(videos=videos[:limit], has_more=len(videos) > limit)
+    return paginate(session, query, Video.id, after=after, limit=limit, order=order)
 
 
 def cancel_video(session: Session, video: Video) -> Video:

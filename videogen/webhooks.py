@@ -18,7 +18,6 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Generic, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -37,6 +36,7 @@ from videogen.orm import (
     WebhookEvent,
     utcnow,
 )
+from videogen.pagination import Page, paginate
 from videogen.secret_box import SecretBox
 from videogen.video_object import to_video_object, unix
 from videogen.webhook_security import WebhookURLError, WebhookURLPolicy
@@ -240,15 +240,6 @@ def get_endpoint(session: Session, organization_id: str, endpoint_id: str) -> We
     return endpoint
 
 
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    items: list[T]
-    has_more: bool
-
-
 def list_endpoints(
     session: Session, organization_id: str | None, *, after: str | None = None, limit: int = 100
 ) -> Page[WebhookEndpoint]:
@@ -256,10 +247,7 @@ def list_endpoints(
     query = select(WebhookEndpoint).where(WebhookEndpoint.deleted_at.is_(None))
     if organization_id is not None:
         query = query.where(WebhookEndpoint.organization_id == organization_id)
-    if after is not None:
-        query = query.where(WebhookEndpoint.id < after)
-    rows = list(session.scalars(query.order_by(WebhookEndpoint.id.desc()).limit(limit + 1)))
-    return Page(rows[:limit], len(rows) > limit)
+    return paginate(session, query, WebhookEndpoint.id, after=after, limit=limit)
 
 
 def update_endpoint(
@@ -410,10 +398,7 @@ def list_deliveries(
         query = query.join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id).where(
             WebhookEvent.video_id == video_id
         )
-    if after is not None:
-        query = query.where(WebhookDelivery.id < after)
-    rows = list(session.scalars(query.order_by(WebhookDelivery.id.desc()).limit(limit + 1)).unique())
-    return Page(rows[:limit], len(rows) > limit)
+    return paginate(session, query, WebhookDelivery.id, after=after, limit=limit)
 
 
 def get_delivery(session: Session, organization_id: str | None, delivery_id: str) -> WebhookDelivery:

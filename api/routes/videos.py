@@ -25,6 +25,7 @@ from api.deps import (
     WebhookPolicyDep,
 )
 from api.schemas import ErrorResponse, VideoCreateRequest, VideoDeleted, VideoList, VideoObject
+from api.serializers import cursor_list
 from model import ModelRegistry
 from videogen import jobs, videos, webhooks
 from videogen.admission import admit, check_tier, request_fingerprint
@@ -277,13 +278,7 @@ def list_videos(
     order: Annotated[Literal["asc", "desc"], Query()] = "desc",
 ) -> VideoList:
     page = videos.list_videos(session, api_key.organization_id, after=after, limit=limit, order=order)
-    data = [to_video_object(session, v) for v in page.videos]
-    return VideoList(
-        data=data,
-        first_id=data[0].id if data else None,
-        last_id=data[-1].id if data else None,
-        has_more=page.has_more,
-    )
+    return cursor_list(VideoList, [to_video_object(session, v) for v in page.items], page.has_more)
 
 
 @router.get("/{video_id}", response_model=VideoObject, summary="Retrieve a video")

@@ -26,10 +26,11 @@ from api.schemas import (
     WebhookTestResult,
     unix,
 )
-from api.serializers import webhook_delivery_object, webhook_endpoint_object
+from api.serializers import cursor_list, webhook_delivery_object, webhook_endpoint_object
 from videogen import videos, webhooks
 from videogen.errors import InvalidRequestError
 from videogen.orm import WebhookDelivery
+from videogen.pagination import Page
 from videogen.webhook_delivery import WebhookSender
 
 router = APIRouter(tags=["webhooks"], responses={code: {"model": ErrorResponse} for code in (400, 401, 404)})
@@ -50,11 +51,8 @@ def _with_secret(endpoint_object: WebhookEndpointObject, secret: str) -> Webhook
     return WebhookEndpointWithSecretObject(**endpoint_object.model_dump(), signing_secret=secret)
 
 
-def _delivery_list(page: webhooks.Page[WebhookDelivery]) -> WebhookDeliveryList:
-    data = [webhook_delivery_object(d) for d in page.items]
-    return WebhookDeliveryList(
-        data=data, first_id=data[0].id if data else None, last_id=data[-1].id if data else None, has_more=page.has_more
-    )
+def _delivery_list(page: Page[WebhookDelivery]) -> WebhookDeliveryList:
+    return cursor_list(WebhookDeliveryList, [webhook_delivery_object(d) for d in page.items], page.has_more)
 
 
 # --- endpoints -----------------------------------------------------------------------------------
@@ -85,10 +83,7 @@ def list_endpoints(
     session: SessionDep, api_key: ApiKeyDep, after: str | None = None, limit: PageLimit = 20
 ) -> WebhookEndpointList:
     page = webhooks.list_endpoints(session, api_key.organization_id, after=after, limit=limit)
-    data = [webhook_endpoint_object(e) for e in page.items]
-    return WebhookEndpointList(
-        data=data, first_id=data[0].id if data else None, last_id=data[-1].id if data else None, has_more=page.has_more
-    )
+    return cursor_list(WebhookEndpointList, [webhook_endpoint_object(e) for e in page.items], page.has_more)
 
 
 @router.get("/v1/webhook_endpoints/{webhook_endpoint_id}", response_model=WebhookEndpointObject)
