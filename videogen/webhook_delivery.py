@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from videogen import webhooks
+from videogen import outbox, webhooks
 from videogen.db import session_scope
 from videogen.orm import (
     Organization,
@@ -271,9 +271,7 @@ class WebhookSender:
     def send_test(self, endpoint: WebhookEndpoint, event_type: str) -> SendResult:
         """Send a sample event to ``endpoint`` now, signed like a real one; nothing is recorded."""
         now = utcnow()
-        status = {webhooks.VIDEO_FAILED: VideoStatus.FAILED, webhooks.VIDEO_CANCELLED: VideoStatus.CANCELLED}.get(
-            event_type, VideoStatus.COMPLETED if event_type == webhooks.VIDEO_COMPLETED else VideoStatus.IN_PROGRESS
-        )
+        status = {event: status for status, event in webhooks.EVENT_FOR_STATUS.items()}[event_type]
         sample = VideoObject(
             id="video_test",
             model=self.settings.default_model,
@@ -305,18 +303,23 @@ class WebhookSender:
 # --- nudging the broker --------------------------------------------------------------------------
 
 
+def _mark_dispatched(session: Session, delivery_ids: list[str], expected_at: datetime) -> None:
+    """Note when the broker should hand these to a webhook worker, so the sweep leaves them be
+    until that looks lost."""
+    session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id.in_(delivery_ids), WebhookDelivery.status == PENDING)
+        .values(dispatched_at=expected_at)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def relay(settings: Settings, delivery_ids: list[str], countdown: float = 0.0) -> None:
-    """Tell the webhook workers about ``delivery_ids`` and note when, so the sweep leaves them be."""
+    """Tell the webhook workers about ``delivery_ids`` (after ``countdown`` seconds)."""
     sent = [d for d in delivery_ids if dispatch_webhook(settings, d, countdown=countdown)]
-    if not sent:
-        return
-    with session_scope(settings.database_url) as session:
-        session.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id.in_(sent), WebhookDelivery.status == PENDING)
-            .values(dispatched_at=utcnow() + timedelta(seconds=countdown))
-            .execution_options(synchronize_session=False)
-        )
+    if sent:
+        with session_scope(settings.database_url) as session:
+            _mark_dispatched(session, sent, utcnow() + timedelta(seconds=countdown))
 
 
 def schedule_retry(settings: Settings, outcome: Attempted | None) -> None:
@@ -344,12 +347,7 @@ def sweep(
     ).all()
     sent = [d for d in due if dispatch(d)]
     if sent:
-        session.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id.in_(sent))
-            .values(dispatched_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        _mark_dispatched(session, sent, now)
         session.commit()
         log.info("webhook sweep re-sent %d deliveries", len(sent))
     return sent
@@ -371,6 +369,4 @@ def purge_delivery_log(session: Session, older_than: timedelta, now: datetime | 
 
 def enable_relay(settings: Settings) -> None:
     """Make this process nudge the broker as soon as a transaction with new deliveries commits."""
-    from videogen import outbox
-
     outbox.configure(lambda ids: relay(settings, ids))

@@ -176,16 +176,32 @@ def check_url(policy: WebhookURLPolicy, url: str, param: str) -> str:
     return url.strip()
 
 
-def _event_types(event_types: Sequence[str] | None) -> list[str]:
-    if event_types is None:
-        return list(TERMINAL_EVENT_TYPES)
+def check_event_types(event_types: Sequence[str], param: str) -> None:
     unknown = sorted(set(event_types) - set(EVENT_TYPES))
     if unknown:
         raise InvalidRequestError(
             f"Unknown event type(s): {', '.join(unknown)}. Available: {', '.join(EVENT_TYPES)}.",
-            param="event_types",
+            param=param,
             code="invalid_event_type",
         )
+
+
+def check_video_webhook_url(policy: WebhookURLPolicy, org: Organization, url: str) -> str:
+    """A video's own ``webhook_url``: reachable, and signable (the organization has a secret)."""
+    if not org.webhook_secret_ciphertext:
+        raise InvalidRequestError(
+            "webhook_url deliveries are signed with your organization's webhook secret, and it has none yet: "
+            "create it once with POST /v1/webhook_secret.",
+            param="webhook_url",
+            code="webhook_secret_missing",
+        )
+    return check_url(policy, url, "webhook_url")
+
+
+def _event_types(event_types: Sequence[str] | None) -> list[str]:
+    if event_types is None:
+        return list(TERMINAL_EVENT_TYPES)
+    check_event_types(event_types, "event_types")
     if not event_types:
         raise InvalidRequestError("event_types must name at least one event type.", param="event_types")
     return list(dict.fromkeys(event_types))

@@ -129,19 +129,6 @@ def tier_of(tiers: TierCatalog, api_key: ApiKey) -> Tier:
         ) from None
 
 
-def _checked_webhook_url(url: str | None, policy: WebhookURLPolicy, api_key: ApiKey) -> str | None:
-    if url is None:
-        return None
-    if not api_key.organization.webhook_secret_ciphertext:
-        raise InvalidRequestError(
-            "webhook_url deliveries are signed with your organization's webhook secret, and it has none yet: "
-            "create it once with POST /v1/webhook_secret.",
-            param="webhook_url",
-            code="webhook_secret_missing",
-        )
-    return webhooks.check_url(policy, url, "webhook_url")
-
-
 @dataclass(frozen=True)
 class CreateResult:
     video: VideoObject
@@ -196,7 +183,9 @@ def _create_video(
         metadata=body.metadata,
     )
     check_tier(tier, params)
-    webhook_url = _checked_webhook_url(body.webhook_url, policy, api_key)
+    webhook_url = None
+    if body.webhook_url is not None:
+        webhook_url = webhooks.check_video_webhook_url(policy, api_key.organization, body.webhook_url)
     admission = admit(
         session,
         api_key=api_key,

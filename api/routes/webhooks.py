@@ -28,7 +28,6 @@ from api.schemas import (
 )
 from api.serializers import cursor_list, webhook_delivery_object, webhook_endpoint_object
 from videogen import videos, webhooks
-from videogen.errors import InvalidRequestError
 from videogen.orm import WebhookDelivery
 from videogen.pagination import Page
 from videogen.webhook_delivery import WebhookSender
@@ -152,12 +151,7 @@ def test_endpoint(
     box: SecretBoxDep,
     policy: WebhookPolicyDep,
 ) -> WebhookTestResult:
-    if body.event_type not in webhooks.EVENT_TYPES:
-        raise InvalidRequestError(
-            f"Unknown event type '{body.event_type}'. Available: {', '.join(webhooks.EVENT_TYPES)}.",
-            param="event_type",
-            code="invalid_event_type",
-        )
+    webhooks.check_event_types([body.event_type], "event_type")
     endpoint = webhooks.get_endpoint(session, api_key.organization_id, webhook_endpoint_id)
     result = WebhookSender(settings, policy=policy, box=box).send_test(endpoint, body.event_type)
     return WebhookTestResult(
