@@ -14,21 +14,23 @@ from fastapi.concurrency import run_in_threadpool
 from api.errors import install_error_handlers
 from api.routes import access_requests, admin, models, system, usage, videos, webhooks
 from model import ModelRegistry
-from videogen.ratelimit import rate_limiter_for
-from videogen.reconciler import reconcile_once
+from videogen import broker
+from videogen.accounts.ratelimit import rate_limiter_for
+from videogen.accounts.tiers import load_tiers
+from videogen.housekeeping import reconcile_once
 from videogen.secret_box import secret_box
 from videogen.settings import Settings, get_settings
 from videogen.storage import Storage, storage_from_settings
-from videogen.tiers import load_tiers
-from videogen.webhook_delivery import enable_relay
-from videogen.webhook_security import url_policy
+from videogen.videos.submission import VideoSubmitter
+from videogen.webhooks.url_policy import url_policy
 
 log = logging.getLogger(__name__)
 
 
 async def _reconcile_forever(settings: Settings, storage: Storage) -> None:
-    """Re-send jobs the broker lost, requeue those of dead workers (see videogen.jobs), and
-    delete expired files. Every replica runs it; each step is idempotent."""
+    """Re-send jobs the broker lost, requeue those of dead workers, re-send lost webhook nudges
+    and delete expired files (``videogen.housekeeping``). Every replica runs it; each step is
+    idempotent."""
     while True:
         await asyncio.sleep(settings.reconcile_interval_seconds)
         try:
@@ -61,13 +63,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    enable_relay(settings)
+    broker.enable(settings)  # new jobs and webhook deliveries are announced as soon as they commit
     app.state.storage = storage_from_settings(settings)
     app.state.registry = ModelRegistry.from_file(settings.models_file)
     app.state.tiers = load_tiers(settings.tiers_file)
     app.state.rate_limiter = rate_limiter_for(settings.rate_limit_url)
     app.state.secret_box = secret_box(settings)
     app.state.webhook_policy = url_policy(settings)
+    app.state.submitter = VideoSubmitter(
+        settings, app.state.registry, app.state.tiers, app.state.rate_limiter, app.state.webhook_policy
+    )
     install_error_handlers(app)
     app.include_router(videos.router)
     app.include_router(models.router)

@@ -1,4 +1,8 @@
-"""Request-scoped dependencies: settings, a database session, the caller's API key."""
+"""Request-scoped dependencies: settings, the request's unit of work, the caller's credentials.
+
+The request's database session is its unit of work: it commits when the endpoint returns, before
+the response is sent, and rolls back if the endpoint raises. Routes never commit.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +14,17 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from model import ModelRegistry
-from videogen import accounts
-from videogen.db import session_scope
+from videogen.accounts.api_keys import authenticate
+from videogen.accounts.ratelimit import RateLimiter
+from videogen.accounts.tables import ApiKey
+from videogen.accounts.tiers import TierCatalog
+from videogen.database import session_scope
 from videogen.errors import AuthenticationError, PermissionDeniedError
-from videogen.orm import ApiKey
-from videogen.ratelimit import RateLimiter
 from videogen.secret_box import SecretBox
 from videogen.settings import Settings
 from videogen.storage import Storage
-from videogen.tiers import TierCatalog
-from videogen.webhook_security import WebhookURLPolicy
+from videogen.videos.submission import VideoSubmitter
+from videogen.webhooks.url_policy import WebhookURLPolicy
 
 
 def get_settings(request: Request) -> Settings:
@@ -48,6 +53,10 @@ def get_secret_box(request: Request) -> SecretBox:
 
 def get_webhook_policy(request: Request) -> WebhookURLPolicy:
     return request.app.state.webhook_policy
+
+
+def get_submitter(request: Request) -> VideoSubmitter:
+    return request.app.state.submitter
 
 
 def client_ip(request: Request) -> str:
@@ -81,8 +90,10 @@ def _bearer(request: Request) -> str:
 
 
 def require_api_key(request: Request, session: SessionDep) -> ApiKey:
-    key = accounts.authenticate(session, _bearer(request))
-    session.commit()  # persist last_used_at even if the request itself fails later
+    key = authenticate(session, _bearer(request))
+    # Part of the request's unit of work: authentication is committed on its own, so that
+    # last_used_at is kept even if the request itself fails later.
+    session.commit()
     return key
 
 
@@ -105,3 +116,4 @@ RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
 AdminDep = Annotated[None, Depends(require_admin)]
 SecretBoxDep = Annotated[SecretBox, Depends(get_secret_box)]
 WebhookPolicyDep = Annotated[WebhookURLPolicy, Depends(get_webhook_policy)]
+SubmitterDep = Annotated[VideoSubmitter, Depends(get_submitter)]

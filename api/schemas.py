@@ -6,7 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-from videogen.video_object import VideoErrorObject, VideoObject, unix
+from videogen.accounts.tables import AccessRequestStatus, OrganizationStatus
+from videogen.videos.objects import VideoErrorObject, VideoObject, unix
+from videogen.webhooks.tables import WebhookDeliveryStatus
 
 __all__ = ["VideoErrorObject", "VideoObject", "unix"]  # re-exported: part of the wire format
 
@@ -103,7 +105,7 @@ class OrganizationObject(BaseModel):
     object: Literal["organization"] = "organization"
     name: str
     tier: str
-    status: Literal["active", "suspended"]
+    status: OrganizationStatus
     created_at: int
     suspended_at: int | None
 
@@ -155,7 +157,7 @@ class AccessRequestObject(BaseModel):
     company: str
     contact_email: str
     use_case: str
-    status: Literal["pending", "approved", "rejected"]
+    status: AccessRequestStatus
     created_at: int
     decided_at: int | None
     decision_reason: str | None
@@ -281,7 +283,7 @@ class WebhookDeliveryObject(BaseModel):
     video_id: str
     webhook_endpoint_id: str | None = Field(description="None for the video's own webhook_url.")
     url: str
-    status: Literal["pending", "succeeded", "failed"]
+    status: WebhookDeliveryStatus
     attempts: int
     next_attempt_at: int | None
     last_status_code: int | None

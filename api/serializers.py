@@ -16,8 +16,9 @@ from api.schemas import (
     WebhookEndpointObject,
     unix,
 )
-from videogen.orm import AccessRequest, ApiKey, Organization, WebhookDelivery, WebhookEndpoint
-from videogen.tiers import Tier
+from videogen.accounts.tables import AccessRequest, ApiKey, Organization
+from videogen.accounts.tiers import Tier
+from videogen.webhooks.tables import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
 
 ListT = TypeVar("ListT", bound=BaseModel)
 
@@ -34,7 +35,7 @@ def organization_object(org: Organization) -> OrganizationObject:
         id=org.id,
         name=org.name,
         tier=org.tier,
-        status=org.status,  # type: ignore[arg-type]
+        status=org.status,
         created_at=unix(org.created_at) or 0,
         suspended_at=unix(org.suspended_at),
     )
@@ -60,7 +61,7 @@ def access_request_object(request: AccessRequest) -> AccessRequestObject:
         company=request.company,
         contact_email=request.contact_email,
         use_case=request.use_case,
-        status=request.status,  # type: ignore[arg-type]
+        status=request.status,
         created_at=unix(request.created_at) or 0,
         decided_at=unix(request.decided_at),
         decision_reason=request.decision_reason,
@@ -98,9 +99,9 @@ def webhook_delivery_object(delivery: WebhookDelivery) -> WebhookDeliveryObject:
         video_id=delivery.event.video_id,
         webhook_endpoint_id=delivery.endpoint_id,
         url=delivery.url,
-        status=delivery.status,  # type: ignore[arg-type]
+        status=delivery.status,
         attempts=delivery.attempts,
-        next_attempt_at=unix(delivery.next_attempt_at) if delivery.status == "pending" else None,
+        next_attempt_at=unix(delivery.next_attempt_at) if delivery.status == WebhookDeliveryStatus.PENDING else None,
         last_status_code=delivery.last_status_code,
         last_error=delivery.last_error,
         created_at=unix(delivery.created_at) or 0,

@@ -20,12 +20,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from videogen.accounts.tiers import TierCatalog, load_tiers
 from videogen.settings import Settings, get_settings
-from videogen.tiers import TierCatalog, load_tiers
 
 if TYPE_CHECKING:
-    from videogen.accounts import CreatedKey
-    from videogen.orm import AccessRequest, Organization
+    from videogen.accounts.api_keys import CreatedKey
+    from videogen.accounts.tables import AccessRequest, Organization
 
 app = typer.Typer(help="videogen: self-hosted text-to-video API.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
@@ -112,15 +112,14 @@ def keys_create(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the key.")] = False,
 ) -> None:
     """Create an API key. The key is printed once and never stored in clear."""
-    from videogen import accounts
-    from videogen.db import session_scope
-    from videogen.orm import utcnow
+    from videogen.accounts import api_keys, organizations
+    from videogen.database import session_scope, utcnow
 
     settings = get_settings()
     expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
     with _domain_errors(), session_scope(settings.database_url) as session:
-        organization = accounts.get_or_create_organization(session, _tiers(), org, tier or settings.default_tier)
-        created = accounts.create_api_key(session, organization, name, expires_at)
+        organization = organizations.get_or_create_organization(session, _tiers(), org, tier or settings.default_tier)
+        created = api_keys.create_api_key(session, organization, name, expires_at)
     _print_secret(created, org, quiet)
 
 
@@ -129,11 +128,11 @@ def keys_rotate(
     key_id: str, quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the key.")] = False
 ) -> None:
     """Create a replacement key; the old one keeps working until you revoke it."""
-    from videogen import accounts
-    from videogen.db import session_scope
+    from videogen.accounts import api_keys
+    from videogen.database import session_scope
 
     with _domain_errors(), session_scope(get_settings().database_url) as session:
-        created = accounts.rotate_api_key(session, key_id)
+        created = api_keys.rotate_api_key(session, key_id)
         org_name = created.api_key.organization.name
     _print_secret(created, org_name, quiet)
 
@@ -144,12 +143,12 @@ def keys_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line, for scripts.")] = False,
 ) -> None:
     """List API keys (prefixes only)."""
-    from videogen import accounts
-    from videogen.db import session_scope
+    from videogen.accounts import api_keys
+    from videogen.database import session_scope
 
     table = Table("id", "organization", "name", "prefix", "created", "last used", "revoked")
     with session_scope(get_settings().database_url) as session:
-        for key in accounts.list_api_keys(session, org):
+        for key in api_keys.list_api_keys(session, org):
             row = {
                 "id": key.id,
                 "organization": key.organization.name,
@@ -170,11 +169,11 @@ def keys_list(
 @keys_app.command("revoke")
 def keys_revoke(key_id: str) -> None:
     """Revoke a key at once: its next request gets 401."""
-    from videogen import accounts
-    from videogen.db import session_scope
+    from videogen.accounts import api_keys
+    from videogen.database import session_scope
 
     with _domain_errors(), session_scope(get_settings().database_url) as session:
-        accounts.revoke_api_key(session, key_id)
+        api_keys.revoke_api_key(session, key_id)
     console.print(f"revoked {key_id}")
 
 
@@ -206,59 +205,58 @@ def _emit(rows: list[dict[str, str]], as_json: bool, *columns: str) -> None:
 @orgs_app.command("create")
 def orgs_create(name: str, tier: Annotated[str, typer.Option(help="Tier name (see `videogen tiers list`).")]) -> None:
     """Create an organization on a tier."""
-    from videogen import accounts
-    from videogen.db import session_scope
+    from videogen.accounts import organizations
+    from videogen.database import session_scope
 
     with _domain_errors(), session_scope(get_settings().database_url) as session:
-        org = accounts.create_organization(session, _tiers(), name, tier)
+        org = organizations.create_organization(session, _tiers(), name, tier)
     console.print(f"created {org.id} ({name}, tier {tier})")
 
 
 @orgs_app.command("list")
 def orgs_list(as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False) -> None:
     """List organizations with their tier and status."""
-    from videogen import accounts
-    from videogen.db import session_scope
+    from videogen.accounts import organizations
+    from videogen.database import session_scope
 
     with session_scope(get_settings().database_url) as session:
-        rows = [_org_row(o) for o in accounts.list_organizations(session)]
+        rows = [_org_row(o) for o in organizations.list_organizations(session)]
     _emit(rows, as_json, "id", "name", "tier", "status", "created_at")
 
 
 @orgs_app.command("set-tier")
 def orgs_set_tier(org: str, tier: str) -> None:
     """Move an organization (id or name) to another tier; applies from its next request."""
-    from videogen import accounts
-    from videogen.db import session_scope
+    from videogen.accounts import organizations
+    from videogen.database import session_scope
 
     with _domain_errors(), session_scope(get_settings().database_url) as session:
-        accounts.set_tier(session, _tiers(), accounts.find_organization(session, org), tier)
+        organizations.set_tier(session, _tiers(), organizations.find_organization(session, org), tier)
     console.print(f"{org} is now on tier {tier}")
 
 
 @orgs_app.command("suspend")
 def orgs_suspend(org: str) -> None:
     """Suspend an organization: its keys get 403 at once and its queued jobs do not start."""
-    from videogen import accounts
-    from videogen.db import session_scope
+    from videogen.accounts import organizations
+    from videogen.database import session_scope
 
     with _domain_errors(), session_scope(get_settings().database_url) as session:
-        accounts.suspend(session, accounts.find_organization(session, org))
+        organizations.suspend(session, organizations.find_organization(session, org))
     console.print(f"suspended {org}")
 
 
 @orgs_app.command("activate")
 def orgs_activate(org: str) -> None:
     """Lift a suspension; the organization's queued jobs are sent to the workers again."""
-    from videogen import accounts
-    from videogen.db import session_scope
-    from videogen.queue import dispatch_generation
+    from videogen import broker
+    from videogen.accounts import organizations
+    from videogen.database import session_scope
 
     settings = get_settings()
+    broker.enable(settings)  # the organization's waiting jobs are announced once this commits
     with _domain_errors(), session_scope(settings.database_url) as session:
-        accounts.reactivate(
-            session, accounts.find_organization(session, org), lambda v, m: dispatch_generation(settings, v, m)
-        )
+        organizations.reactivate(session, organizations.find_organization(session, org))
     console.print(f"activated {org}")
 
 
@@ -290,12 +288,12 @@ def usage(
     """An organization's usage over the last 30 days, per day and model (from the database)."""
     from dataclasses import asdict
 
-    from videogen import accounts
-    from videogen.db import session_scope
-    from videogen.usage import usage_report
+    from videogen.accounts import organizations
+    from videogen.accounts.usage import usage_report
+    from videogen.database import session_scope
 
     with _domain_errors(), session_scope(get_settings().database_url) as session:
-        organization = accounts.find_organization(session, org)
+        organization = organizations.find_organization(session, org)
         report = usage_report(session, organization, _tiers().get(organization.tier), None, None)
     if as_json:
         print(json.dumps(asdict(report)))
@@ -333,8 +331,8 @@ def access_list(
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
 ) -> None:
     """Access applications (pending ones by default)."""
-    from videogen import access_requests
-    from videogen.db import session_scope
+    from videogen.accounts import access_requests
+    from videogen.database import session_scope
 
     with session_scope(get_settings().database_url) as session:
         rows = [_request_row(r) for r in access_requests.list_requests(session, status or None)]
@@ -349,8 +347,8 @@ def access_approve(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the first key.")] = False,
 ) -> None:
     """Approve an application: creates the organization on TIER and its first key (shown once)."""
-    from videogen import access_requests
-    from videogen.db import session_scope
+    from videogen.accounts import access_requests
+    from videogen.database import session_scope
 
     with _domain_errors(), session_scope(get_settings().database_url) as session:
         approval = access_requests.approve(session, _tiers(), request_id, tier=tier, organization_name=org_name)
@@ -361,8 +359,8 @@ def access_approve(
 @access_app.command("reject")
 def access_reject(request_id: str, reason: Annotated[str, typer.Option(help="Why, for the record.")] = "") -> None:
     """Reject an application."""
-    from videogen import access_requests
-    from videogen.db import session_scope
+    from videogen.accounts import access_requests
+    from videogen.database import session_scope
 
     with _domain_errors(), session_scope(get_settings().database_url) as session:
         access_requests.reject(session, request_id, reason)
@@ -441,7 +439,7 @@ def _serve_command(settings: Settings, host: str, port: int, workers: int = 1) -
 
 
 def _worker_command(settings: Settings, models: list[str]) -> list[str]:
-    from videogen.queue import queue_for_model
+    from videogen.broker import queue_for_model
 
     queues = ",".join(queue_for_model(m) for m in (models or settings.models))
     return [
@@ -465,7 +463,7 @@ def _worker_command(settings: Settings, models: list[str]) -> list[str]:
 
 
 def _webhook_worker_command(settings: Settings, concurrency: int | None = None) -> list[str]:
-    from videogen.queue import WEBHOOK_QUEUE
+    from videogen.broker import WEBHOOK_QUEUE
 
     return [
         sys.executable,
@@ -525,7 +523,7 @@ def webhook_worker(
 @app.command()
 def reconcile() -> None:
     """Once: re-send jobs the broker lost, requeue jobs of dead workers, delete expired files."""
-    from videogen.reconciler import reconcile_once
+    from videogen.housekeeping import reconcile_once
 
     report = reconcile_once(get_settings())
     console.print(
@@ -580,9 +578,9 @@ def dev(
 
 
 def _org_id(session: object, org: str | None) -> str | None:
-    from videogen import accounts
+    from videogen.accounts import organizations
 
-    return accounts.find_organization(session, org).id if org else None  # type: ignore[arg-type]
+    return organizations.find_organization(session, org).id if org else None  # type: ignore[arg-type]
 
 
 @webhooks_app.command("endpoints")
@@ -591,8 +589,8 @@ def webhooks_endpoints(
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
 ) -> None:
     """Webhook endpoints, with their health: disabled ones say why."""
-    from videogen import webhooks
-    from videogen.db import session_scope
+    from videogen.database import session_scope
+    from videogen.webhooks import endpoints
 
     with _domain_errors(), session_scope(get_settings().database_url) as session:
         rows = [
@@ -605,7 +603,7 @@ def webhooks_endpoints(
                 "failing_since": _when(e.failing_since),
                 "disabled_reason": e.disabled_reason or "",
             }
-            for e in webhooks.list_endpoints(session, _org_id(session, org), limit=1000).items
+            for e in endpoints.list_endpoints(session, _org_id(session, org), limit=1000).items
         ]
     _emit(rows, as_json, "id", "organization_id", "url", "event_types", "status", "failing_since", "disabled_reason")
 
@@ -619,11 +617,11 @@ def webhooks_deliveries(
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines, with every attempt.")] = False,
 ) -> None:
     """The delivery log: status, attempts, last answer, next retry."""
-    from videogen import webhooks
-    from videogen.db import session_scope
+    from videogen.database import session_scope
+    from videogen.webhooks import deliveries
 
     with _domain_errors(), session_scope(get_settings().database_url) as session:
-        page = webhooks.list_deliveries(
+        page = deliveries.list_deliveries(
             session, _org_id(session, org), endpoint_id=endpoint, video_id=video, limit=limit
         )
         rows = [
@@ -668,14 +666,14 @@ def webhooks_deliveries(
 @webhooks_app.command("redeliver")
 def webhooks_redeliver(delivery_id: str) -> None:
     """Send a delivery again now (same webhook-id, fresh retry schedule)."""
-    from videogen import webhooks
-    from videogen.db import session_scope
-    from videogen.webhook_delivery import enable_relay
+    from videogen import broker
+    from videogen.database import session_scope
+    from videogen.webhooks import deliveries
 
     settings = get_settings()
-    enable_relay(settings)
+    broker.enable(settings)  # the delivery is announced to the webhook workers once this commits
     with _domain_errors(), session_scope(settings.database_url) as session:
-        webhooks.redeliver(session, webhooks.get_delivery(session, None, delivery_id))
+        deliveries.redeliver(session, deliveries.get_delivery(session, None, delivery_id))
     console.print(f"{delivery_id} queued for redelivery")
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from alembic import context
 
-from videogen.db import make_engine
-from videogen.orm import Base
+from videogen.database import make_engine
 from videogen.settings import get_settings
+from videogen.tables import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def _url() -> str:

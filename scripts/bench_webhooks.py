@@ -24,14 +24,17 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from cli.main import upgrade_database
-from videogen import jobs, webhooks
-from videogen.db import session_scope
+from videogen.accounts.tables import Organization
+from videogen.database import session_scope
 from videogen.ids import new_id
-from videogen.orm import Organization, Video, VideoStatus, WebhookDelivery
 from videogen.secret_box import secret_box
 from videogen.settings import Settings
-from videogen.webhook_delivery import WebhookSender
-from videogen.webhook_security import url_policy
+from videogen.videos import jobs
+from videogen.videos.tables import Video, VideoStatus
+from videogen.webhooks import endpoints
+from videogen.webhooks.sender import WebhookSender
+from videogen.webhooks.tables import WebhookDelivery
+from videogen.webhooks.url_policy import url_policy
 
 HOST = "127.0.0.2"
 
@@ -53,7 +56,7 @@ def _videos(settings: Settings, count: int, url: str) -> list[str]:
         org = Organization(id=new_id("org"), name=f"bench-{new_id('x')}", tier="standard")
         session.add(org)
         session.flush()
-        webhooks.create_endpoint(
+        endpoints.create_endpoint(
             session,
             secret_box(settings),
             url_policy(settings),

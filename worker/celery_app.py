@@ -9,10 +9,10 @@ from celery.signals import worker_init
 from prometheus_client import start_http_server
 
 from model import ModelRegistry
-from videogen.queue import GENERATE_TASK, make_celery
+from videogen import broker
+from videogen.broker import GENERATE_TASK, make_celery
 from videogen.settings import get_settings
 from videogen.storage import storage_from_settings
-from videogen.webhook_delivery import enable_relay
 from worker.pipelines import PipelineCache
 from worker.runner import JobRunner
 
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 settings = get_settings()
 app = make_celery(settings)
-enable_relay(settings)  # a job's end commits webhook deliveries; nudge the webhook workers at once
+broker.enable(settings)  # a job's end commits webhook deliveries; nudge the webhook workers at once
 
 
 @lru_cache(maxsize=1)

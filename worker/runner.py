@@ -23,12 +23,12 @@ from sqlalchemy import select
 from model import ModelRegistry
 from model.encoding import encode_mp4, encode_thumbnail
 from model.generation import GenerationRequest
-from videogen import jobs
-from videogen.db import session_scope
-from videogen.orm import Video, VideoStatus
+from videogen.database import session_scope
 from videogen.settings import Settings
 from videogen.storage import Storage
-from videogen.videos import CONTENT_TYPES, asset_key, attempt_prefix
+from videogen.videos import jobs
+from videogen.videos.assets import CONTENT_TYPES, asset_key, attempt_prefix
+from videogen.videos.tables import Video, VideoStatus
 from worker import metrics
 from worker.pipelines import PipelineCache
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from videogen.queue import DELIVER_WEBHOOK_TASK, make_celery
+from videogen import broker
+from videogen.broker import DELIVER_WEBHOOK_TASK, make_celery
 from videogen.settings import get_settings
-from videogen.webhook_delivery import WebhookSender, enable_relay, schedule_retry
+from videogen.webhooks.sender import WebhookSender, schedule_retry
 
 settings = get_settings()
 app = make_celery(settings)
-enable_relay(settings)
+broker.enable(settings)
 
 
 @lru_cache(maxsize=1)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from api.deps import RateLimiterDep, SessionDep, SettingsDep, client_ip
 from api.schemas import AccessRequestCreate, AccessRequestObject
 from api.serializers import access_request_object
-from videogen import access_requests
+from videogen.accounts import access_requests
 from videogen.errors import RateLimitError
 
 router = APIRouter(prefix="/v1/access_requests", tags=["access"])

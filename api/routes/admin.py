@@ -6,19 +6,19 @@ Every operation here is also a ``videogen`` CLI command; both call the same doma
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import SessionDep, SettingsDep, TiersDep, require_admin
+from api.deps import SessionDep, TiersDep, require_admin
 from api.routes.usage import usage_object
 from api.schemas import AccessApproval, AccessRequestObject, ApiKeyObject, OrganizationObject, TierObject, UsageObject
 from api.serializers import access_request_object, api_key_object, organization_object, tier_object
-from videogen import access_requests, accounts
-from videogen.orm import utcnow
-from videogen.queue import dispatch_generation
-from videogen.usage import usage_report
+from videogen.accounts import access_requests, api_keys, organizations
+from videogen.accounts.tables import AccessRequestStatus, OrganizationStatus
+from videogen.accounts.usage import usage_report
+from videogen.database import utcnow
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(require_admin)])
 
@@ -32,7 +32,7 @@ class OrganizationCreate(BaseModel):
 class OrganizationUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     tier: str | None = None
-    status: Literal["active", "suspended"] | None = None
+    status: OrganizationStatus | None = None
 
 
 class KeyCreate(BaseModel):
@@ -59,67 +59,67 @@ def list_tiers(tiers: TiersDep) -> list[TierObject]:
 
 @router.get("/organizations", response_model=list[OrganizationObject])
 def list_organizations(session: SessionDep) -> list[OrganizationObject]:
-    return [organization_object(o) for o in accounts.list_organizations(session)]
+    return [organization_object(o) for o in organizations.list_organizations(session)]
 
 
 @router.post("/organizations", response_model=OrganizationObject)
 def create_organization(body: OrganizationCreate, session: SessionDep, tiers: TiersDep) -> OrganizationObject:
-    return organization_object(accounts.create_organization(session, tiers, body.name, body.tier))
+    return organization_object(organizations.create_organization(session, tiers, body.name, body.tier))
 
 
 @router.get("/organizations/{organization}", response_model=OrganizationObject)
 def get_organization(organization: str, session: SessionDep) -> OrganizationObject:
-    return organization_object(accounts.find_organization(session, organization))
+    return organization_object(organizations.find_organization(session, organization))
 
 
 @router.patch("/organizations/{organization}", response_model=OrganizationObject, summary="Change tier or status")
 def update_organization(
-    organization: str, body: OrganizationUpdate, session: SessionDep, settings: SettingsDep, tiers: TiersDep
+    organization: str, body: OrganizationUpdate, session: SessionDep, tiers: TiersDep
 ) -> OrganizationObject:
-    org = accounts.find_organization(session, organization)
+    org = organizations.find_organization(session, organization)
     if body.tier is not None:
-        accounts.set_tier(session, tiers, org, body.tier)
-    if body.status == "suspended":
-        accounts.suspend(session, org)
-    elif body.status == "active" and org.status != "active":
-        accounts.reactivate(session, org, lambda video_id, model: dispatch_generation(settings, video_id, model))
+        organizations.set_tier(session, tiers, org, body.tier)
+    if body.status == OrganizationStatus.SUSPENDED:
+        organizations.suspend(session, org)
+    elif body.status == OrganizationStatus.ACTIVE and org.status != OrganizationStatus.ACTIVE:
+        organizations.reactivate(session, org)
     return organization_object(org)
 
 
 @router.get("/organizations/{organization}/keys", response_model=list[ApiKeyObject])
 def list_keys(organization: str, session: SessionDep) -> list[ApiKeyObject]:
-    org = accounts.find_organization(session, organization)
-    return [api_key_object(k) for k in accounts.list_api_keys(session, org.id)]
+    org = organizations.find_organization(session, organization)
+    return [api_key_object(k) for k in api_keys.list_api_keys(session, org.id)]
 
 
 @router.post("/organizations/{organization}/keys", response_model=ApiKeyObject, summary="Create a key (shown once)")
 def create_key(organization: str, body: KeyCreate, session: SessionDep) -> ApiKeyObject:
-    org = accounts.find_organization(session, organization)
+    org = organizations.find_organization(session, organization)
     expires_at = utcnow() + timedelta(seconds=body.expires_in_seconds) if body.expires_in_seconds else None
-    created = accounts.create_api_key(session, org, body.name, expires_at)
+    created = api_keys.create_api_key(session, org, body.name, expires_at)
     return api_key_object(created.api_key, created.secret)
 
 
 @router.post("/keys/{key_id}/rotate", response_model=ApiKeyObject, summary="New key; the old one works until revoked")
 def rotate_key(key_id: str, session: SessionDep) -> ApiKeyObject:
-    created = accounts.rotate_api_key(session, key_id)
+    created = api_keys.rotate_api_key(session, key_id)
     return api_key_object(created.api_key, created.secret)
 
 
 @router.post("/keys/{key_id}/revoke", response_model=ApiKeyObject)
 def revoke_key(key_id: str, session: SessionDep) -> ApiKeyObject:
-    return api_key_object(accounts.revoke_api_key(session, key_id))
+    return api_key_object(api_keys.revoke_api_key(session, key_id))
 
 
 @router.get("/organizations/{organization}/usage", response_model=UsageObject)
 def organization_usage(organization: str, session: SessionDep, tiers: TiersDep) -> UsageObject:
-    org = accounts.find_organization(session, organization)
-    return usage_object(usage_report(session, org, tiers.get(org.tier), None, None))
+    org = organizations.find_organization(session, organization)
+    return usage_object(usage_report(session, org, tiers.of(org), None, None))
 
 
 @router.get("/access_requests", response_model=list[AccessRequestObject])
 def list_access_requests(
-    session: SessionDep, status: Annotated[Literal["pending", "approved", "rejected"] | None, Query()] = None
+    session: SessionDep, status: Annotated[AccessRequestStatus | None, Query()] = None
 ) -> list[AccessRequestObject]:
     return [access_request_object(r) for r in access_requests.list_requests(session, status)]
 

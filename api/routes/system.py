@@ -10,21 +10,14 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
 from api.deps import SessionDep, SettingsDep
-from videogen.db import session_scope
+from videogen.database import session_scope, utcnow
 from videogen.errors import ServiceUnavailableError
-from videogen.orm import (
-    TERMINAL_STATUSES,
-    Video,
-    VideoStatus,
-    WebhookDelivery,
-    WebhookDeliveryStatus,
-    WebhookEndpoint,
-    utcnow,
-)
 from videogen.settings import Settings
+from videogen.videos.stats import job_stats
+from videogen.webhooks.stats import webhook_stats
 
 router = APIRouter(tags=["system"])
 
@@ -51,22 +44,12 @@ class JobGaugeCollector(Collector):
         self.settings = settings
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
+        with session_scope(self.settings.database_url) as session:
+            stats = job_stats(session)
         gauge = GaugeMetricFamily(
             "videogen_jobs", "Jobs not yet finished, by status and model.", labels=["status", "model"]
         )
-        active = [s.value for s in VideoStatus if s not in TERMINAL_STATUSES]
-        with session_scope(self.settings.database_url) as session:
-            rows = session.execute(
-                select(Video.status, Video.model, func.count())
-                .where(Video.status.in_(active))
-                .group_by(Video.status, Video.model)
-            ).all()
-            oldest = session.execute(
-                select(Video.model, func.min(Video.created_at))
-                .where(Video.status == VideoStatus.QUEUED.value)
-                .group_by(Video.model)
-            ).all()
-        for status, model, count in rows:
+        for status, model, count in stats.active:
             gauge.add_metric([status, model], count)
         yield gauge
         wait = GaugeMetricFamily(
@@ -75,7 +58,7 @@ class JobGaugeCollector(Collector):
             labels=["model"],
         )
         now = utcnow()
-        for model, created_at in oldest:
+        for model, created_at in stats.oldest_queued:
             created = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
             wait.add_metric([model], (now - created).total_seconds())
         yield wait
@@ -91,21 +74,11 @@ class WebhookGaugeCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         now = utcnow()
         with session_scope(self.settings.database_url) as session:
-            pending = session.scalar(
-                select(func.count()).where(WebhookDelivery.status == WebhookDeliveryStatus.PENDING.value)
-            )
-            oldest_due = session.scalar(
-                select(func.min(WebhookDelivery.next_attempt_at)).where(
-                    WebhookDelivery.status == WebhookDeliveryStatus.PENDING.value,
-                    WebhookDelivery.next_attempt_at <= now,
-                )
-            )
-            disabled = session.scalar(
-                select(func.count()).where(WebhookEndpoint.enabled.is_(False), WebhookEndpoint.deleted_at.is_(None))
-            )
+            stats = webhook_stats(session, now)
         yield GaugeMetricFamily(
-            "videogen_webhook_deliveries_pending", "Webhook deliveries not yet sent or retrying.", value=pending or 0
+            "videogen_webhook_deliveries_pending", "Webhook deliveries not yet sent or retrying.", value=stats.pending
         )
+        oldest_due = stats.oldest_due_at
         overdue = (now - oldest_due.replace(tzinfo=oldest_due.tzinfo or UTC)).total_seconds() if oldest_due else 0.0
         yield GaugeMetricFamily(
             "videogen_webhook_oldest_due_seconds",
@@ -113,7 +86,9 @@ class WebhookGaugeCollector(Collector):
             value=overdue,
         )
         yield GaugeMetricFamily(
-            "videogen_webhook_endpoints_disabled", "Webhook endpoints disabled after failing.", value=disabled or 0
+            "videogen_webhook_endpoints_disabled",
+            "Webhook endpoints disabled after failing.",
+            value=stats.disabled_endpoints,
         )
 
 

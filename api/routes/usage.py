@@ -9,9 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import ApiKeyDep, SessionDep, TiersDep
-from api.routes.videos import tier_of
 from api.schemas import UsageBucketObject, UsageObject
-from videogen.usage import UsageReport, usage_report
+from videogen.accounts.usage import UsageReport, usage_report
 
 router = APIRouter(prefix="/v1/usage", tags=["usage"])
 
@@ -39,4 +38,6 @@ def get_usage(
     start_date: Annotated[date | None, Query(description="First day (UTC), default 29 days before end_date.")] = None,
     end_date: Annotated[date | None, Query(description="Last day (UTC), default today.")] = None,
 ) -> UsageObject:
-    return usage_object(usage_report(session, api_key.organization, tier_of(tiers, api_key), start_date, end_date))
+    return usage_object(
+        usage_report(session, api_key.organization, tiers.of(api_key.organization), start_date, end_date)
+    )

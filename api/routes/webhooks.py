@@ -27,10 +27,12 @@ from api.schemas import (
     unix,
 )
 from api.serializers import cursor_list, webhook_delivery_object, webhook_endpoint_object
-from videogen import videos, webhooks
-from videogen.orm import WebhookDelivery
 from videogen.pagination import Page
-from videogen.webhook_delivery import WebhookSender
+from videogen.videos import service
+from videogen.webhooks import deliveries, endpoints, signing
+from videogen.webhooks.events import EVENT_TYPES
+from videogen.webhooks.sender import WebhookSender
+from videogen.webhooks.tables import WebhookDelivery
 
 router = APIRouter(tags=["webhooks"], responses={code: {"model": ErrorResponse} for code in (400, 401, 404)})
 
@@ -65,7 +67,7 @@ def _delivery_list(page: Page[WebhookDelivery]) -> WebhookDeliveryList:
 def create_endpoint(
     body: WebhookEndpointCreate, session: SessionDep, api_key: ApiKeyDep, box: SecretBoxDep, policy: WebhookPolicyDep
 ) -> WebhookEndpointWithSecretObject:
-    created = webhooks.create_endpoint(
+    created = endpoints.create_endpoint(
         session,
         box,
         policy,
@@ -81,13 +83,13 @@ def create_endpoint(
 def list_endpoints(
     session: SessionDep, api_key: ApiKeyDep, after: str | None = None, limit: PageLimit = 20
 ) -> WebhookEndpointList:
-    page = webhooks.list_endpoints(session, api_key.organization_id, after=after, limit=limit)
+    page = endpoints.list_endpoints(session, api_key.organization_id, after=after, limit=limit)
     return cursor_list(WebhookEndpointList, [webhook_endpoint_object(e) for e in page.items], page.has_more)
 
 
 @router.get("/v1/webhook_endpoints/{webhook_endpoint_id}", response_model=WebhookEndpointObject)
 def retrieve_endpoint(webhook_endpoint_id: str, session: SessionDep, api_key: ApiKeyDep) -> WebhookEndpointObject:
-    return webhook_endpoint_object(webhooks.get_endpoint(session, api_key.organization_id, webhook_endpoint_id))
+    return webhook_endpoint_object(endpoints.get_endpoint(session, api_key.organization_id, webhook_endpoint_id))
 
 
 def _update(
@@ -97,8 +99,8 @@ def _update(
     api_key: ApiKeyDep,
     policy: WebhookPolicyDep,
 ) -> WebhookEndpointObject:
-    endpoint = webhooks.get_endpoint(session, api_key.organization_id, webhook_endpoint_id)
-    webhooks.update_endpoint(
+    endpoint = endpoints.get_endpoint(session, api_key.organization_id, webhook_endpoint_id)
+    endpoints.update_endpoint(
         session, policy, endpoint, url=body.url, name=body.name, event_types=body.event_types, enabled=body.enabled
     )
     return webhook_endpoint_object(endpoint)
@@ -116,7 +118,7 @@ router.add_api_route(
 
 @router.delete("/v1/webhook_endpoints/{webhook_endpoint_id}", response_model=WebhookEndpointDeleted)
 def delete_endpoint(webhook_endpoint_id: str, session: SessionDep, api_key: ApiKeyDep) -> WebhookEndpointDeleted:
-    webhooks.delete_endpoint(session, webhooks.get_endpoint(session, api_key.organization_id, webhook_endpoint_id))
+    endpoints.delete_endpoint(session, endpoints.get_endpoint(session, api_key.organization_id, webhook_endpoint_id))
     return WebhookEndpointDeleted(id=webhook_endpoint_id)
 
 
@@ -132,8 +134,8 @@ def rotate_endpoint_secret(
     box: SecretBoxDep,
     body: SecretRotation | None = None,
 ) -> WebhookEndpointWithSecretObject:
-    endpoint = webhooks.get_endpoint(session, api_key.organization_id, webhook_endpoint_id)
-    secret = webhooks.rotate_endpoint_secret(session, box, endpoint, _overlap(body))
+    endpoint = endpoints.get_endpoint(session, api_key.organization_id, webhook_endpoint_id)
+    secret = endpoints.rotate_endpoint_secret(session, box, endpoint, _overlap(body))
     return _with_secret(webhook_endpoint_object(endpoint), secret)
 
 
@@ -151,8 +153,7 @@ def test_endpoint(
     box: SecretBoxDep,
     policy: WebhookPolicyDep,
 ) -> WebhookTestResult:
-    webhooks.check_event_types([body.event_type], "event_type")
-    endpoint = webhooks.get_endpoint(session, api_key.organization_id, webhook_endpoint_id)
+    endpoint = endpoints.get_endpoint(session, api_key.organization_id, webhook_endpoint_id)
     result = WebhookSender(settings, policy=policy, box=box).send_test(endpoint, body.event_type)
     return WebhookTestResult(
         webhook_endpoint_id=endpoint.id,
@@ -165,13 +166,13 @@ def test_endpoint(
 
 @router.get("/v1/webhook_event_types", response_model=WebhookEventTypeList, summary="Event types you can receive")
 def list_event_types(api_key: ApiKeyDep) -> WebhookEventTypeList:
-    return WebhookEventTypeList(data=list(webhooks.EVENT_TYPES))
+    return WebhookEventTypeList(data=list(EVENT_TYPES))
 
 
 # --- the organization's secret (signs deliveries to a video's own webhook_url) ------------------
 
 
-def _secret_object(secret: webhooks.OrganizationSecret) -> WebhookSecretObject:
+def _secret_object(secret: signing.OrganizationSecret) -> WebhookSecretObject:
     return WebhookSecretObject(
         signing_secret=secret.secret,
         signing_secret_hint=secret.hint,
@@ -182,7 +183,7 @@ def _secret_object(secret: webhooks.OrganizationSecret) -> WebhookSecretObject:
 
 @router.get("/v1/webhook_secret", response_model=WebhookSecretObject, summary="Your per-video webhook secret's hint")
 def get_webhook_secret(api_key: ApiKeyDep) -> WebhookSecretObject:
-    return _secret_object(webhooks.organization_secret(api_key.organization))
+    return _secret_object(signing.organization_secret(api_key.organization))
 
 
 @router.post(
@@ -193,7 +194,7 @@ def get_webhook_secret(api_key: ApiKeyDep) -> WebhookSecretObject:
 def rotate_webhook_secret(
     session: SessionDep, api_key: ApiKeyDep, box: SecretBoxDep, body: SecretRotation | None = None
 ) -> WebhookSecretObject:
-    return _secret_object(webhooks.rotate_organization_secret(session, box, api_key.organization, _overlap(body)))
+    return _secret_object(signing.rotate_organization_secret(session, box, api_key.organization, _overlap(body)))
 
 
 # --- the delivery log ----------------------------------------------------------------------------
@@ -207,9 +208,9 @@ def rotate_webhook_secret(
 def list_endpoint_deliveries(
     webhook_endpoint_id: str, session: SessionDep, api_key: ApiKeyDep, after: str | None = None, limit: PageLimit = 20
 ) -> WebhookDeliveryList:
-    endpoint = webhooks.get_endpoint(session, api_key.organization_id, webhook_endpoint_id)
+    endpoint = endpoints.get_endpoint(session, api_key.organization_id, webhook_endpoint_id)
     return _delivery_list(
-        webhooks.list_deliveries(session, api_key.organization_id, endpoint_id=endpoint.id, after=after, limit=limit)
+        deliveries.list_deliveries(session, api_key.organization_id, endpoint_id=endpoint.id, after=after, limit=limit)
     )
 
 
@@ -221,15 +222,15 @@ def list_endpoint_deliveries(
 def list_video_deliveries(
     video_id: str, session: SessionDep, api_key: ApiKeyDep, after: str | None = None, limit: PageLimit = 20
 ) -> WebhookDeliveryList:
-    video = videos.get_video(session, api_key.organization_id, video_id)
+    video = service.get_video(session, api_key.organization_id, video_id)
     return _delivery_list(
-        webhooks.list_deliveries(session, api_key.organization_id, video_id=video.id, after=after, limit=limit)
+        deliveries.list_deliveries(session, api_key.organization_id, video_id=video.id, after=after, limit=limit)
     )
 
 
 @router.get("/v1/webhook_deliveries/{delivery_id}", response_model=WebhookDeliveryObject)
 def retrieve_delivery(delivery_id: str, session: SessionDep, api_key: ApiKeyDep) -> WebhookDeliveryObject:
-    return webhook_delivery_object(webhooks.get_delivery(session, api_key.organization_id, delivery_id))
+    return webhook_delivery_object(deliveries.get_delivery(session, api_key.organization_id, delivery_id))
 
 
 @router.post(
@@ -238,5 +239,5 @@ def retrieve_delivery(delivery_id: str, session: SessionDep, api_key: ApiKeyDep)
     summary="Send a delivery again (same webhook-id, fresh retry schedule)",
 )
 def redeliver(delivery_id: str, session: SessionDep, api_key: ApiKeyDep) -> WebhookDeliveryObject:
-    delivery = webhooks.get_delivery(session, api_key.organization_id, delivery_id)
-    return webhook_delivery_object(webhooks.redeliver(session, delivery))
+    delivery = deliveries.get_delivery(session, api_key.organization_id, delivery_id)
+    return webhook_delivery_object(deliveries.redeliver(session, delivery))

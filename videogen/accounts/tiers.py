@@ -13,8 +13,10 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from model import Size
+from videogen.accounts.tables import Organization
+from videogen.errors import PermissionDeniedError
 
-DEFAULT_TIERS_FILE = Path(__file__).parent / "data" / "tiers.toml"
+DEFAULT_TIERS_FILE = Path(__file__).parents[1] / "data" / "tiers.toml"
 
 
 class Tier(BaseModel):
@@ -73,6 +75,16 @@ class TierCatalog:
             return self._tiers[name]
         except KeyError:
             raise TierConfigError(f"unknown tier {name!r}; tiers: {', '.join(self.names())}") from None
+
+    def of(self, organization: Organization) -> Tier:
+        """The organization's tier; a clear 403 if the operator removed it from the tiers file."""
+        try:
+            return self.get(organization.tier)
+        except TierConfigError:
+            raise PermissionDeniedError(
+                f"Your organization's tier '{organization.tier}' is not configured on this server.",
+                code="tier_unavailable",
+            ) from None
 
     def names(self) -> list[str]:
         return list(self._tiers)

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from videogen.orm import Video
+from videogen.videos.tables import Video, VideoStatus
 
 
 class VideoErrorObject(BaseModel):
@@ -23,7 +23,7 @@ class VideoObject(BaseModel):
     id: str
     object: Literal["video"] = "video"
     model: str
-    status: Literal["queued", "in_progress", "completed", "failed", "cancelled"]
+    status: VideoStatus
     progress: int
     created_at: int
     completed_at: int | None
@@ -51,10 +51,12 @@ def unix(value: datetime | None) -> int | None:
 
 
 def to_video_object(video: Video, *, queue_position: int | None = None) -> VideoObject:
+    """The stored video in the wire format (``videogen.videos.service.describe`` adds the live
+    queue position)."""
     return VideoObject(
         id=video.id,
         model=video.model,
-        status=video.status,  # type: ignore[arg-type]
+        status=video.status,
         progress=video.progress,
         created_at=unix(video.created_at) or 0,
         completed_at=unix(video.completed_at),

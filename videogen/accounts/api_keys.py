@@ -1,25 +1,40 @@
-"""Organizations, their tiers and status, and their API keys."""
+"""API keys: created, rotated, revoked, and checked on every request.
+
+Keys are random, shown once and stored as a SHA-256 digest. They carry 256 bits of entropy, so a
+fast hash is enough (no salt or KDF needed: there is nothing to brute-force), and it lets us look
+a key up by its digest with an index.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from videogen.errors import (
-    AuthenticationError,
-    ConflictError,
-    InvalidRequestError,
-    NotFoundError,
-    PermissionDeniedError,
-)
+from videogen.accounts.tables import ApiKey, Organization, OrganizationStatus
+from videogen.database import utcnow
+from videogen.errors import AuthenticationError, InvalidRequestError, NotFoundError, PermissionDeniedError
 from videogen.ids import new_id
-from videogen.orm import ApiKey, Organization, OrganizationStatus, Video, VideoStatus, utcnow
-from videogen.security import display_prefix, generate_api_key, hash_api_key
-from videogen.tiers import TierCatalog
+
+KEY_PREFIX = "vg_live_"
+# How much of a key we keep in clear, so people can tell their keys apart in listings.
+DISPLAY_PREFIX_LEN = len(KEY_PREFIX) + 6
+
+
+def generate_api_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_api_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def display_prefix(key: str) -> str:
+    return key[:DISPLAY_PREFIX_LEN]
 
 
 @dataclass(frozen=True)
@@ -28,68 +43,6 @@ class CreatedKey:
 
     api_key: ApiKey
     secret: str
-
-
-def _check_tier(tiers: TierCatalog, tier: str) -> None:
-    if tier not in tiers:
-        raise InvalidRequestError(f"Unknown tier '{tier}'. Tiers: {', '.join(tiers.names())}.", param="tier")
-
-
-def create_organization(session: Session, tiers: TierCatalog, name: str, tier: str) -> Organization:
-    _check_tier(tiers, tier)
-    if session.scalar(select(Organization).where(Organization.name == name)) is not None:
-        raise ConflictError(f"An organization named '{name}' already exists.", param="name")
-    org = Organization(id=new_id("org"), name=name, tier=tier, status=OrganizationStatus.ACTIVE.value)
-    session.add(org)
-    session.flush()
-    return org
-
-
-def get_or_create_organization(session: Session, tiers: TierCatalog, name: str, tier: str) -> Organization:
-    org = session.scalar(select(Organization).where(Organization.name == name))
-    return org if org is not None else create_organization(session, tiers, name, tier)
-
-
-def find_organization(session: Session, id_or_name: str) -> Organization:
-    org = session.get(Organization, id_or_name) or session.scalar(
-        select(Organization).where(Organization.name == id_or_name)
-    )
-    if org is None:
-        raise NotFoundError(f"No organization '{id_or_name}'.", param="organization")
-    return org
-
-
-def list_organizations(session: Session) -> list[Organization]:
-    return list(session.scalars(select(Organization).order_by(Organization.created_at, Organization.id)))
-
-
-def set_tier(session: Session, tiers: TierCatalog, org: Organization, tier: str) -> Organization:
-    _check_tier(tiers, tier)
-    org.tier = tier
-    session.flush()
-    return org
-
-
-def suspend(session: Session, org: Organization) -> Organization:
-    """Keys of a suspended organization get 403 from the next request on; its queued jobs wait."""
-    org.status = OrganizationStatus.SUSPENDED.value
-    org.suspended_at = utcnow()
-    session.flush()
-    return org
-
-
-def reactivate(session: Session, org: Organization, dispatch: Callable[[str, str], object]) -> Organization:
-    """Lift a suspension and nudge workers for the jobs that waited."""
-    org.status = OrganizationStatus.ACTIVE.value
-    org.suspended_at = None
-    session.flush()
-    session.commit()
-    waiting = session.execute(
-        select(Video.id, Video.model).where(Video.organization_id == org.id, Video.status == VideoStatus.QUEUED.value)
-    ).all()
-    for video_id, model in waiting:
-        dispatch(video_id, model)
-    return org
 
 
 def create_api_key(

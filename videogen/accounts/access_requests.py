@@ -8,18 +8,19 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from videogen import accounts
+from videogen.accounts import api_keys, organizations
+from videogen.accounts.tables import AccessRequest, AccessRequestStatus, Organization
+from videogen.accounts.tiers import TierCatalog
+from videogen.database import utcnow
 from videogen.errors import InvalidRequestError, NotFoundError
 from videogen.ids import new_id
-from videogen.orm import AccessRequest, AccessRequestStatus, Organization, utcnow
-from videogen.tiers import TierCatalog
 
 
 @dataclass(frozen=True)
 class Approval:
     request: AccessRequest
     organization: Organization
-    key: accounts.CreatedKey
+    key: api_keys.CreatedKey
 
 
 def submit(
@@ -31,14 +32,14 @@ def submit(
         contact_email=contact_email,
         use_case=use_case.strip(),
         client_ip=client_ip,
-        status=AccessRequestStatus.PENDING.value,
+        status=AccessRequestStatus.PENDING,
     )
     session.add(request)
     session.flush()
     return request
 
 
-def list_requests(session: Session, status: str | None = None) -> list[AccessRequest]:
+def list_requests(session: Session, status: AccessRequestStatus | None = None) -> list[AccessRequest]:
     query = select(AccessRequest).order_by(AccessRequest.created_at, AccessRequest.id)
     if status:
         query = query.where(AccessRequest.status == status)
@@ -67,9 +68,9 @@ def approve(
     session: Session, tiers: TierCatalog, request_id: str, *, tier: str, organization_name: str | None = None
 ) -> Approval:
     request = _pending(session, request_id)
-    org = accounts.create_organization(session, tiers, organization_name or request.company, tier)
-    key = accounts.create_api_key(session, org, name="first key")
-    request.status = AccessRequestStatus.APPROVED.value
+    org = organizations.create_organization(session, tiers, organization_name or request.company, tier)
+    key = api_keys.create_api_key(session, org, name="first key")
+    request.status = AccessRequestStatus.APPROVED
     request.tier = tier
     request.organization_id = org.id
     request.decided_at = utcnow()
@@ -79,7 +80,7 @@ def approve(
 
 def reject(session: Session, request_id: str, reason: str = "") -> AccessRequest:
     request = _pending(session, request_id)
-    request.status = AccessRequestStatus.REJECTED.value
+    request.status = AccessRequestStatus.REJECTED
     request.decision_reason = reason or None
     request.decided_at = utcnow()
     session.flush()

@@ -6,12 +6,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from videogen.admission import NOT_BILLED, start_of_utc_day
-from videogen.orm import Organization, Video, utcnow
-from videogen.tiers import Tier
+from videogen.accounts.tables import Organization
+from videogen.accounts.tiers import Tier
+from videogen.database import utcnow
+from videogen.errors import InvalidRequestError
+from videogen.videos.tables import UNBILLED_STATUSES, Video, VideoStatus
 
 MAX_DAYS = 92
 
@@ -43,8 +45,6 @@ def usage_report(session: Session, org: Organization, tier: Tier, start: date | 
     end = end or today
     start = start or end - timedelta(days=29)
     if start > end or (end - start).days >= MAX_DAYS:
-        from videogen.errors import InvalidRequestError
-
         raise InvalidRequestError(
             f"start_date must not be after end_date, and the range must be at most {MAX_DAYS} days.",
             param="start_date",
@@ -63,14 +63,18 @@ def usage_report(session: Session, org: Organization, tier: Tier, start: date | 
         bucket = buckets[(day, model)]
         bucket.date, bucket.model = day, model
         bucket.jobs += 1
-        if status in ("completed", "failed", "cancelled"):
-            setattr(bucket, status, getattr(bucket, status) + 1)
-        if status not in NOT_BILLED:
+        if status == VideoStatus.COMPLETED:
+            bucket.completed += 1
+        elif status == VideoStatus.FAILED:
+            bucket.failed += 1
+        elif status == VideoStatus.CANCELLED:
+            bucket.cancelled += 1
+        if status.is_billed:
             bucket.video_seconds += seconds
 
     day_start = start_of_utc_day(utcnow())
     today_seconds = sum(
-        seconds for created_at, _, status, seconds in rows if created_at >= day_start and status not in NOT_BILLED
+        seconds for created_at, _, status, seconds in rows if created_at >= day_start and status.is_billed
     )
     return UsageReport(
         organization_id=org.id,
@@ -78,17 +82,25 @@ def usage_report(session: Session, org: Organization, tier: Tier, start: date | 
         start_date=start.isoformat(),
         end_date=end.isoformat(),
         data=sorted(buckets.values(), key=lambda b: (b.date, b.model)),
-        today_video_seconds=today_seconds if start <= today <= end else _today_seconds(session, org.id),
+        today_video_seconds=today_seconds
+        if start <= today <= end
+        else billed_video_seconds(session, org.id, day_start),
         daily_quota=tier.video_seconds_per_day,
     )
 
 
-def _today_seconds(session: Session, org_id: str) -> float:
-    rows = session.execute(
-        select(Video.duration_seconds).where(
-            Video.organization_id == org_id,
-            Video.created_at >= start_of_utc_day(utcnow()),
-            Video.status.not_in(NOT_BILLED),
+def start_of_utc_day(now: datetime) -> datetime:
+    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def billed_video_seconds(session: Session, organization_id: str, since: datetime) -> float:
+    """Requested seconds of the organization's jobs created since ``since`` that count against
+    its quota (failed and cancelled jobs do not)."""
+    used = session.scalar(
+        select(func.coalesce(func.sum(Video.duration_seconds), 0.0)).where(
+            Video.organization_id == organization_id,
+            Video.created_at >= since,
+            Video.status.not_in(UNBILLED_STATUSES),
         )
-    ).scalars()
-    return float(sum(rows))
+    )
+    return float(used or 0)

@@ -9,23 +9,21 @@ creates one job. Other organizations are not held up on PostgreSQL.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from videogen import videos
+from videogen.accounts.tables import ApiKey, Organization
+from videogen.accounts.tiers import Tier
+from videogen.accounts.usage import billed_video_seconds, start_of_utc_day
+from videogen.database import utcnow
 from videogen.errors import ConflictError, PermissionDeniedError, QuotaExceededError, RateLimitError
-from videogen.orm import ApiKey, IdempotencyKey, Organization, Video, VideoStatus, utcnow
-from videogen.tiers import Tier
-from videogen.video_requests import VideoParameters
+from videogen.ids import new_id
+from videogen.videos.parameters import VideoParameters
+from videogen.videos.tables import ACTIVE_STATUSES, IdempotencyKey, Video, VideoStatus
 
-ACTIVE = (VideoStatus.QUEUED.value, VideoStatus.IN_PROGRESS.value)
-NOT_BILLED = (VideoStatus.FAILED.value, VideoStatus.CANCELLED.value)
 # A client over its concurrency limit should come back when a job has likely moved on.
 CONCURRENCY_RETRY_AFTER_SECONDS = 10
 
@@ -60,15 +58,6 @@ def check_tier(tier: Tier, params: VideoParameters) -> None:
             param="num_inference_steps",
             code="tier_limit",
         )
-
-
-def request_fingerprint(body: dict[str, Any]) -> str:
-    """The identity of a request body for Idempotency-Key checks (key order does not matter)."""
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
-
-
-def start_of_utc_day(now: datetime) -> datetime:
-    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def admit(
@@ -111,7 +100,9 @@ def admit(
             session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == previous.id))
 
     active = session.scalar(
-        select(func.count()).select_from(Video).where(Video.organization_id == org_id, Video.status.in_(ACTIVE))
+        select(func.count())
+        .select_from(Video)
+        .where(Video.organization_id == org_id, Video.status.in_(ACTIVE_STATUSES))
     )
     if (active or 0) >= tier.max_concurrent_jobs:
         raise RateLimitError(
@@ -122,28 +113,19 @@ def admit(
         )
 
     day_start = start_of_utc_day(now)
-    used = session.scalar(
-        select(func.coalesce(func.sum(Video.duration_seconds), 0.0)).where(
-            Video.organization_id == org_id, Video.created_at >= day_start, Video.status.not_in(NOT_BILLED)
-        )
-    )
+    used = billed_video_seconds(session, org_id, day_start)
     requested = float(params.seconds)
-    if float(used or 0) + requested > tier.video_seconds_per_day:
+    if used + requested > tier.video_seconds_per_day:
         reset = day_start + timedelta(days=1)
         raise QuotaExceededError(
             f"This request ({requested:g} s) would exceed your daily quota of {tier.video_seconds_per_day:g} "
-            f"video-seconds ({float(used or 0):g} used today). The quota resets at {reset.isoformat()}.",
+            f"video-seconds ({used:g} used today). The quota resets at {reset.isoformat()}.",
             retry_after=(reset - now).total_seconds(),
         )
 
-    video = videos.create_video(
-        session,
-        api_key,
-        params,
-        priority=tier.priority,
-        retention_hours=tier.retention_hours,
-        webhook_url=webhook_url,
-    )
+    video = _new_video(api_key, params, tier, webhook_url)
+    session.add(video)
+    session.flush()
     if idempotency_key is not None:
         session.add(
             IdempotencyKey(organization_id=org_id, key=idempotency_key, request_hash=fingerprint, video_id=video.id)
@@ -152,6 +134,34 @@ def admit(
     return Admission(video=video, replayed=False)
 
 
+def _new_video(api_key: ApiKey, params: VideoParameters, tier: Tier, webhook_url: str | None) -> Video:
+    """The job's row, queued. The tier's priority and retention are copied in: a later tier change
+    does not reorder or re-expire work already accepted."""
+    return Video(
+        id=new_id("video"),
+        organization_id=api_key.organization_id,
+        api_key_id=api_key.id,
+        status=VideoStatus.QUEUED,
+        model=params.model,
+        prompt=params.prompt,
+        negative_prompt=params.negative_prompt,
+        seconds=params.seconds,
+        duration_seconds=float(params.seconds),
+        priority=tier.priority,
+        retention_hours=tier.retention_hours,
+        width=params.size.width,
+        height=params.size.height,
+        fps=params.fps,
+        num_frames=params.num_frames,
+        num_inference_steps=params.num_inference_steps,
+        guidance_scale=params.guidance_scale,
+        seed=params.seed,
+        metadata_=params.metadata,
+        webhook_url=webhook_url,
+    )
+
+
 def purge_idempotency_keys(session: Session, ttl: timedelta) -> int:
+    """Forget keys older than ``ttl``. Part of the reconciler's batch; the caller commits."""
     result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at <= utcnow() - ttl))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -19,7 +19,7 @@ from functools import lru_cache
 import certifi
 import httpx
 
-from videogen.webhook_security import Destination
+from videogen.webhooks.url_policy import Destination
 
 USER_AGENT = "videogen-webhooks/1.0"
 # Besides 5xx, the codes that mean "try again later" rather than "this will never work".

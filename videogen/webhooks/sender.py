@@ -9,52 +9,44 @@ Retries follow ``VIDEOGEN_WEBHOOK_RETRY_SCHEDULE`` with ±10% jitter; a longer `
 the receiver wins. Only what may succeed later is retried: timeouts, connection errors, DNS
 failures, 408/409/425/429 and 5xx. An endpoint that has failed without a single success for
 ``VIDEOGEN_WEBHOOK_DISABLE_AFTER_SECONDS`` is disabled, with the reason, for its owner to see.
+
+Each delivery is two units of work of its own around the HTTP request (claim, then record), so no
+transaction or pooled connection ever waits on a receiver.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from videogen import outbox, webhooks
-from videogen.db import session_scope
-from videogen.orm import (
-    Organization,
-    VideoStatus,
-    WebhookAttempt,
-    WebhookDelivery,
-    WebhookDeliveryStatus,
-    WebhookEndpoint,
-    WebhookEvent,
-    utcnow,
-)
-from videogen.queue import dispatch_webhook
+from videogen.accounts.tables import Organization
+from videogen.database import session_scope, utcnow
 from videogen.secret_box import SecretBox, secret_box
 from videogen.settings import Settings
-from videogen.video_object import VideoObject
-from videogen.webhook_security import WebhookURLError, WebhookURLPolicy, url_policy
-from videogen.webhook_transport import SendResult, send
+from videogen.videos.objects import VideoObject
+from videogen.videos.tables import VideoStatus
+from videogen.webhooks import outbox
+from videogen.webhooks.endpoints import check_event_types
+from videogen.webhooks.events import STATUS_FOR_EVENT, event_payload
+from videogen.webhooks.signing import endpoint_secrets, organization_secrets, signature_headers
+from videogen.webhooks.tables import WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
+from videogen.webhooks.transport import SendResult, send
+from videogen.webhooks.url_policy import WebhookURLError, WebhookURLPolicy, url_policy
 
 log = logging.getLogger(__name__)
 
-PENDING, SUCCEEDED, FAILED = (
-    WebhookDeliveryStatus.PENDING.value,
-    WebhookDeliveryStatus.SUCCEEDED.value,
-    WebhookDeliveryStatus.FAILED.value,
-)
+PENDING, SUCCEEDED, FAILED = WebhookDeliveryStatus
 # A receiver's Retry-After is honoured up to this; beyond it the retry schedule decides.
 MAX_RETRY_AFTER = timedelta(hours=24)
 # Retries due this soon are nudged with a countdown; later ones are left to the sweep, so no broker
 # holds hours-long ETA messages.
 COUNTDOWN_NUDGE_LIMIT_SECONDS = 300.0
 JITTER = 0.1
-SWEEP_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -74,7 +66,7 @@ class Claimed:
 @dataclass(frozen=True)
 class Attempted:
     delivery_id: str
-    status: str
+    status: WebhookDeliveryStatus
     retry_in: float | None  # seconds until the next attempt, while pending
 
 
@@ -135,7 +127,7 @@ class WebhookSender:
             destination = self.policy.resolve(url)  # vetted now, on the address we will connect to
         except WebhookURLError as exc:
             return SendResult(None, str(exc), 0), exc.retryable
-        headers = webhooks.signature_headers(message_id, utcnow(), payload, signing_secrets)
+        headers = signature_headers(message_id, utcnow(), payload, signing_secrets)
         result = send(
             destination,
             payload.encode(),
@@ -192,9 +184,9 @@ class WebhookSender:
                 return "the webhook endpoint was deleted", []
             if not endpoint.enabled:
                 return f"the webhook endpoint is disabled ({endpoint.disabled_reason})", []
-            return None, webhooks.endpoint_secrets(self.box, endpoint, now)
+            return None, endpoint_secrets(self.box, endpoint, now)
         org = session.get(Organization, delivery.organization_id)
-        found = webhooks.organization_secrets(self.box, org, now) if org is not None else []
+        found = organization_secrets(self.box, org, now) if org is not None else []
         if not found:
             return "the organization has no webhook signing secret (POST /v1/webhook_secret)", []
         return None, found
@@ -270,12 +262,13 @@ class WebhookSender:
 
     def send_test(self, endpoint: WebhookEndpoint, event_type: str) -> SendResult:
         """Send a sample event to ``endpoint`` now, signed like a real one; nothing is recorded."""
+        check_event_types([event_type], "event_type")
         now = utcnow()
-        status = {event: status for status, event in webhooks.EVENT_FOR_STATUS.items()}[event_type]
+        status = STATUS_FOR_EVENT[event_type]
         sample = VideoObject(
             id="video_test",
             model=self.settings.default_model,
-            status=status.value,  # type: ignore[arg-type]
+            status=status,
             progress=100 if status == VideoStatus.COMPLETED else 0,
             created_at=int(now.timestamp()),
             completed_at=int(now.timestamp()) if status.is_terminal else None,
@@ -295,78 +288,13 @@ class WebhookSender:
             metadata={"test": "true"},
         )
         message_id = f"msg_test_{int(now.timestamp() * 1000):x}"
-        payload = webhooks.event_payload(f"evt_test_{message_id[9:]}", event_type, now, sample.model_dump(mode="json"))
-        result, _ = self._send(endpoint.url, message_id, payload, webhooks.endpoint_secrets(self.box, endpoint, now))
+        payload = event_payload(f"evt_test_{message_id[9:]}", event_type, now, sample.model_dump(mode="json"))
+        result, _ = self._send(endpoint.url, message_id, payload, endpoint_secrets(self.box, endpoint, now))
         return result
 
 
-# --- nudging the broker --------------------------------------------------------------------------
-
-
-def _mark_dispatched(session: Session, delivery_ids: list[str], expected_at: datetime) -> None:
-    """Note when the broker should hand these to a webhook worker, so the sweep leaves them be
-    until that looks lost."""
-    session.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.id.in_(delivery_ids), WebhookDelivery.status == PENDING)
-        .values(dispatched_at=expected_at)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def relay(settings: Settings, delivery_ids: list[str], countdown: float = 0.0) -> None:
-    """Tell the webhook workers about ``delivery_ids`` (after ``countdown`` seconds)."""
-    sent = [d for d in delivery_ids if dispatch_webhook(settings, d, countdown=countdown)]
-    if sent:
-        with session_scope(settings.database_url) as session:
-            _mark_dispatched(session, sent, utcnow() + timedelta(seconds=countdown))
-
-
 def schedule_retry(settings: Settings, outcome: Attempted | None) -> None:
-    """After an attempt: nudge a retry that is due soon; later ones are the sweep's."""
+    """After an attempt: nudge a retry that is due soon; later ones are the sweep's, so no broker
+    holds hours-long ETA messages."""
     if outcome is not None and outcome.retry_in is not None and outcome.retry_in <= COUNTDOWN_NUDGE_LIMIT_SECONDS:
-        relay(settings, [outcome.delivery_id], countdown=outcome.retry_in)
-
-
-def sweep(
-    session: Session, dispatch: Callable[[str], bool], redispatch_after: timedelta, now: datetime | None = None
-) -> list[str]:
-    """Nudge every due delivery whose nudge never went out or looks lost (the process died after
-    its commit, the broker dropped the message, a sender died holding the lease)."""
-    now = now or utcnow()
-    due = session.scalars(
-        select(WebhookDelivery.id)
-        .where(
-            WebhookDelivery.status == PENDING,
-            WebhookDelivery.next_attempt_at <= now,
-            (WebhookDelivery.lease_expires_at.is_(None)) | (WebhookDelivery.lease_expires_at < now),
-            (WebhookDelivery.dispatched_at.is_(None)) | (WebhookDelivery.dispatched_at < now - redispatch_after),
-        )
-        .order_by(WebhookDelivery.next_attempt_at)
-        .limit(SWEEP_BATCH)
-    ).all()
-    sent = [d for d in due if dispatch(d)]
-    if sent:
-        _mark_dispatched(session, sent, now)
-        session.commit()
-        log.info("webhook sweep re-sent %d deliveries", len(sent))
-    return sent
-
-
-def purge_delivery_log(session: Session, older_than: timedelta, now: datetime | None = None) -> int:
-    """Delete events (with their deliveries and attempts) older than ``older_than`` that have
-    nothing left to send."""
-    cutoff = (now or utcnow()) - older_than
-    still_pending = select(WebhookDelivery.event_id).where(WebhookDelivery.status == PENDING)
-    result = session.execute(
-        delete(WebhookEvent)
-        .where(WebhookEvent.created_at < cutoff, WebhookEvent.id.not_in(still_pending))
-        .execution_options(synchronize_session=False)
-    )
-    session.commit()
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def enable_relay(settings: Settings) -> None:
-    """Make this process nudge the broker as soon as a transaction with new deliveries commits."""
-    outbox.configure(lambda ids: relay(settings, ids))
+        outbox.relay(settings, [outcome.delivery_id], countdown=outcome.retry_in)

@@ -1,8 +1,12 @@
-"""The Celery application both sides share: the API sends by task name, workers run the task.
+"""The broker: the Celery application both sides share, and how this process sends it nudges.
 
-The broker only carries "video X is ready to run" nudges. The job itself lives in the database, so
-a message lost in the broker is re-sent by the reconciler (``videogen.jobs.reconcile``) and a
-duplicate message is harmless (a worker must win an atomic claim before it runs a job).
+The broker only carries nudges: "a job for model M is waiting" (``GENERATE_TASK``) and "delivery D
+is due" (``DELIVER_WEBHOOK_TASK``). The work itself lives in the database, so a message lost in the
+broker is re-sent by the reconciler and a duplicate is harmless (a worker must win an atomic claim
+first). Nudges about new rows are sent only after the transaction that wrote them has committed
+(``videogen.database.after_commit``), by the processes that ``enable`` it: the API, the workers and
+the CLI commands that change jobs. A process that has not enabled it sends none, and the
+reconciler sends them a little later.
 """
 
 from __future__ import annotations
@@ -71,7 +75,7 @@ def celery_for(settings: Settings) -> Celery:
     return _celery_for(settings.broker_url, settings.model_dump_json())
 
 
-def _nudge(settings: Settings, task: str, subject: str, queue: str, countdown: float = 0.0) -> bool:
+def send(settings: Settings, task: str, subject: str, queue: str, countdown: float = 0.0) -> bool:
     """Send ``task(subject)`` to ``queue``; False (logged) if the broker is unreachable. Callers
     keep the work in the database, so False means "later", never "lost"."""
     try:
@@ -89,12 +93,18 @@ def _nudge(settings: Settings, task: str, subject: str, queue: str, countdown: f
     return True
 
 
-def dispatch_generation(settings: Settings, video_id: str, model: str) -> bool:
-    """Nudge a worker to run ``video_id``; if that fails the reconciler sends it later."""
-    return _nudge(settings, GENERATE_TASK, video_id, queue_for_model(model))
+# --- which processes nudge after a commit --------------------------------------------------------
+
+_enabled: Settings | None = None
 
 
-def dispatch_webhook(settings: Settings, delivery_id: str, countdown: float = 0.0) -> bool:
-    """Nudge a webhook worker to send ``delivery_id`` (after ``countdown`` seconds); if that fails
-    the reconciler's sweep sends it later."""
-    return _nudge(settings, DELIVER_WEBHOOK_TASK, delivery_id, WEBHOOK_QUEUE, countdown)
+def enable(settings: Settings | None) -> None:
+    """Make this process send nudges as soon as the transactions that call for them commit
+    (``None``: send none, and leave them to the reconciler)."""
+    global _enabled
+    _enabled = settings
+
+
+def enabled_settings() -> Settings | None:
+    """The settings nudges are sent with, or None if this process sends none."""
+    return _enabled

@@ -1,24 +1,30 @@
-"""Housekeeping with this deployment's settings, database, broker and storage."""
+"""Housekeeping, one round at a time: the reconciler that every API replica runs every
+``RECONCILE_INTERVAL_SECONDS`` (and ``videogen reconcile`` runs once).
+
+A named batch job across the three domains. Each step is idempotent, so replicas may run it at the
+same time; steps that send nudges or delete files commit per batch (they say so), and the rest
+commits with the round.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from videogen import jobs
-from videogen.admission import purge_idempotency_keys
-from videogen.db import session_scope
-from videogen.queue import dispatch_generation, dispatch_webhook
+from videogen.database import session_scope
 from videogen.settings import Settings
 from videogen.storage import Storage, storage_from_settings
-from videogen.videos import purge_expired_assets
-from videogen.webhook_delivery import purge_delivery_log, sweep
+from videogen.videos.admission import purge_idempotency_keys
+from videogen.videos.assets import purge_expired_assets
+from videogen.videos.dispatch import dispatch_generation
+from videogen.videos.reconciler import ReconcileReport, reconcile
+from videogen.webhooks.outbox import dispatch_webhook, purge_delivery_log, sweep
 
 
-def reconcile_once(settings: Settings, storage: Storage | None = None) -> jobs.ReconcileReport:
-    """One round: recover lost jobs, re-send webhook deliveries whose nudge was lost, delete the files
-    of expired videos, forget old idempotency keys and old webhook logs."""
+def reconcile_once(settings: Settings, storage: Storage | None = None) -> ReconcileReport:
+    """Recover lost jobs, re-send webhook deliveries whose nudge was lost, delete the files of
+    expired videos, forget old idempotency keys and old webhook logs."""
     with session_scope(settings.database_url) as session:
-        report = jobs.reconcile(
+        report = reconcile(
             session,
             dispatch=lambda video_id, model: dispatch_generation(settings, video_id, model),
             redispatch_after=timedelta(seconds=settings.redispatch_after_seconds),

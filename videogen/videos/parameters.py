@@ -6,8 +6,10 @@ input costs the client one round trip, not a failed job.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TypeVar
 
@@ -16,6 +18,29 @@ from videogen.errors import InvalidRequestError
 
 MAX_SEED = 2**63 - 1
 NumberT = TypeVar("NumberT", int, float)
+
+
+@dataclass(frozen=True)
+class VideoRequest:
+    """What a client asked for, as sent: any field may be missing, nothing is checked yet."""
+
+    prompt: str
+    model: str | None = None
+    seconds: str | int | float | None = None
+    size: str | None = None
+    negative_prompt: str | None = None
+    seed: int | None = None
+    num_inference_steps: int | None = None
+    guidance_scale: float | None = None
+    fps: int | None = None
+    metadata: dict[str, str] | None = None
+    webhook_url: str | None = None
+
+    def fingerprint(self) -> str:
+        """The request's identity for ``Idempotency-Key`` checks: the same fields and values give
+        the same fingerprint, however the client ordered or encoded them."""
+        canonical = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,164 @@
+"""The database: engines, the unit of work, the declarative base and its column types.
+
+The SQL database is the source of truth for every job, so this module holds the one rule about
+transactions: **domain functions add and flush; the unit of work commits.** A unit of work is one
+``session_scope`` (a request, a job step in a worker, a CLI command) or a named batch job that says
+it commits per batch (the reconciler, sweeps, purges). Anything that must happen only once a
+transaction has committed, such as nudging a worker through the broker, is registered with
+``after_commit`` and runs after the commit, or never if the transaction rolls back.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import JSON, DateTime, Engine, String, TypeDecorator, create_engine, event
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+EnumT = TypeVar("EnumT", bound=enum.StrEnum)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- column types --------------------------------------------------------------------------------
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class StatusColumn(TypeDecorator[EnumT], Generic[EnumT]):
+    """A ``StrEnum`` stored as its plain string value.
+
+    Code reads and writes enum members (``VideoStatus.QUEUED``), the database keeps the same short
+    strings it always has (no native ENUM type, so adding a status needs no ALTER TYPE and the
+    schema stays identical on SQLite and PostgreSQL), and an unknown value read back fails loudly.
+    """
+
+    impl = String(16)
+    cache_ok = True
+
+    def __init__(self, enum_type: type[EnumT]) -> None:
+        super().__init__()
+        self.enum_type = enum_type
+
+    def process_bind_param(self, value: EnumT | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum_type(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> EnumT | None:
+        return None if value is None else self.enum_type(value)
+
+    @property
+    def python_type(self) -> type[EnumT]:
+        return self.enum_type
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, str]: JSON(), list[str]: JSON()}
+
+
+# --- engines and the unit of work ----------------------------------------------------------------
+
+
+def make_engine(database_url: str) -> Engine:
+    """An engine tuned for the two databases we support.
+
+    SQLite is shared by the API and worker processes of the embedded stack, so it runs in WAL
+    mode (readers don't block the writer) with a busy timeout instead of failing on a lock.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+@lru_cache(maxsize=8)
+def get_engine(database_url: str) -> Engine:
+    return make_engine(database_url)
+
+
+@lru_cache(maxsize=8)
+def get_sessionmaker(database_url: str) -> sessionmaker[Session]:
+    return sessionmaker(get_engine(database_url), expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(database_url: str) -> Iterator[Session]:
+    """A unit of work: commits on success, rolls back on error, always closes."""
+    session = get_sessionmaker(database_url)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+# --- after the commit ----------------------------------------------------------------------------
+
+_AFTER_COMMIT = "videogen.after_commit"
+
+
+def after_commit(session: Session, action: Callable[[], object]) -> None:
+    """Run ``action`` once the session's current transaction has committed; drop it on rollback.
+
+    This is how the domain tells the outside world about what it wrote (a broker nudge for a new
+    job or a webhook delivery): before the commit a worker could find nothing, or act on a change
+    that is then rolled back. An action that fails is logged and forgotten: the commit stands, and
+    whatever the action was for must be recoverable from the database (the reconciler re-sends
+    lost nudges).
+    """
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    for action in session.info.pop(_AFTER_COMMIT, []):
+        try:
+            action()
+        except Exception:  # noqa: BLE001 - the commit stands; the reconciler recovers what was lost
+            log.warning("an after-commit action failed; the reconciler will catch up", exc_info=True)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_commit(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)

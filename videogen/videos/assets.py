@@ -1,0 +1,62 @@
+"""A video's files: where each attempt writes them, and when they are deleted.
+
+Each run of a job writes under its own prefix, so a run that was given up on (its worker looked
+dead) can clean up after itself without touching the files of the run that won.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from videogen.database import utcnow
+from videogen.storage import Storage
+from videogen.videos.tables import Video, VideoStatus
+
+Variant = Literal["video", "thumbnail"]
+CONTENT_TYPES: dict[str, str] = {"video": "video/mp4", "thumbnail": "image/jpeg"}
+FILENAMES: dict[str, str] = {"video": "video.mp4", "thumbnail": "thumbnail.jpg"}
+EXTENSIONS: dict[str, str] = {"video": "mp4", "thumbnail": "jpg"}
+
+
+def video_prefix(video_id: str) -> str:
+    """Everything stored for a video, every attempt's files included."""
+    return f"{video_id}/"
+
+
+def attempt_prefix(video_id: str, attempt: int) -> str:
+    return f"{video_prefix(video_id)}attempt-{attempt}/"
+
+
+def asset_key(video_id: str, attempt: int, variant: Variant) -> str:
+    return attempt_prefix(video_id, attempt) + FILENAMES[variant]
+
+
+def purge_expired_assets(session: Session, storage: Storage, now: datetime | None = None) -> list[str]:
+    """Delete the files of videos past ``expires_at``; their records stay (with status
+    ``completed``) so clients still see what they made and when it expired.
+
+    A batch job: it commits after each video, once its files are gone, so an interrupted purge
+    never forgets files it has not deleted yet.
+    """
+    now = now or utcnow()
+    expired = list(
+        session.scalars(
+            select(Video.id).where(
+                Video.status == VideoStatus.COMPLETED, Video.video_key.is_not(None), Video.expires_at <= now
+            )
+        )
+    )
+    for video_id in expired:
+        storage.delete_prefix(video_prefix(video_id))
+        session.execute(
+            update(Video)
+            .where(Video.id == video_id)
+            .values(video_key=None, thumbnail_key=None)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+    return expired

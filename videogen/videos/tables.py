@@ -1,0 +1,112 @@
+"""The videos table, the source of truth for every job, and the idempotency keys of submissions."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from videogen.database import Base, StatusColumn, utcnow
+
+
+class VideoStatus(enum.StrEnum):
+    QUEUED = "queued"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        """Completed, failed or cancelled: nothing will happen to the job any more."""
+        return self in TERMINAL_STATUSES
+
+    @property
+    def is_active(self) -> bool:
+        """Queued or in progress: the job counts against the organization's concurrency limit."""
+        return self in ACTIVE_STATUSES
+
+    @property
+    def is_billed(self) -> bool:
+        """Counts against the daily quota: everything but failed and cancelled jobs."""
+        return self not in UNBILLED_STATUSES
+
+
+TERMINAL_STATUSES = frozenset({VideoStatus.COMPLETED, VideoStatus.FAILED, VideoStatus.CANCELLED})
+ACTIVE_STATUSES = frozenset({VideoStatus.QUEUED, VideoStatus.IN_PROGRESS})
+UNBILLED_STATUSES = frozenset({VideoStatus.FAILED, VideoStatus.CANCELLED})
+
+
+class Video(Base):
+    """One generation job and, once it is done, its result."""
+
+    __tablename__ = "videos"
+    __table_args__ = (
+        Index("ix_videos_org_id", "organization_id", "id"),
+        Index("ix_videos_status_model", "status", "model"),
+        Index("ix_videos_org_created", "organization_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(48), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    api_key_id: Mapped[str | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"), default=None)
+    status: Mapped[VideoStatus] = mapped_column(StatusColumn(VideoStatus), default=VideoStatus.QUEUED)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+
+    # What was asked for, resolved against the model's defaults.
+    model: Mapped[str] = mapped_column(String(100))
+    prompt: Mapped[str] = mapped_column(Text)
+    negative_prompt: Mapped[str | None] = mapped_column(Text, default=None)
+    seconds: Mapped[str] = mapped_column(String(16))
+    duration_seconds: Mapped[float] = mapped_column(Float, server_default="0")
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    fps: Mapped[int] = mapped_column(Integer)
+    num_frames: Mapped[int] = mapped_column(Integer)
+    num_inference_steps: Mapped[int] = mapped_column(Integer)
+    guidance_scale: Mapped[float] = mapped_column(Float)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    metadata_: Mapped[dict[str, str]] = mapped_column("metadata", default=dict)
+    # Snapshots of the organization's tier at submission: a later tier change does not reorder or
+    # re-expire work already accepted.
+    priority: Mapped[int] = mapped_column(Integer, server_default="5")
+    retention_hours: Mapped[float] = mapped_column(Float, server_default="24")
+    webhook_url: Mapped[str | None] = mapped_column(String(2048), default=None)
+
+    # Lifecycle.
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    dispatched_at: Mapped[datetime | None] = mapped_column(default=None)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(200), default=None)
+
+    # Outcome.
+    error_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    error_message: Mapped[str | None] = mapped_column(Text, default=None)
+    video_key: Mapped[str | None] = mapped_column(String(300), default=None)
+    thumbnail_key: Mapped[str | None] = mapped_column(String(300), default=None)
+    video_bytes: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+    @property
+    def size(self) -> str:
+        return f"{self.width}x{self.height}"
+
+
+class IdempotencyKey(Base):
+    """An ``Idempotency-Key`` a client sent with a create, and what it created (Stripe's semantics)."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("organization_id", "key", name="uq_idempotency_org_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    video_id: Mapped[str] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
