@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -28,35 +28,35 @@ from videogen.webhooks.url_policy import WebhookURLPolicy
 
 
 def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    return cast(Settings, request.app.state.settings)
 
 
 def get_storage(request: Request) -> Storage:
-    return request.app.state.storage
+    return cast(Storage, request.app.state.storage)
 
 
 def get_registry(request: Request) -> ModelRegistry:
-    return request.app.state.registry
+    return cast(ModelRegistry, request.app.state.registry)
 
 
 def get_tiers(request: Request) -> TierCatalog:
-    return request.app.state.tiers
+    return cast(TierCatalog, request.app.state.tiers)
 
 
 def get_rate_limiter(request: Request) -> RateLimiter:
-    return request.app.state.rate_limiter
+    return cast(RateLimiter, request.app.state.rate_limiter)
 
 
 def get_secret_box(request: Request) -> SecretBox:
-    return request.app.state.secret_box
+    return cast(SecretBox, request.app.state.secret_box)
 
 
 def get_webhook_policy(request: Request) -> WebhookURLPolicy:
-    return request.app.state.webhook_policy
+    return cast(WebhookURLPolicy, request.app.state.webhook_policy)
 
 
 def get_submitter(request: Request) -> VideoSubmitter:
-    return request.app.state.submitter
+    return cast(VideoSubmitter, request.app.state.submitter)
 
 
 def client_ip(request: Request) -> str:

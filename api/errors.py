@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -26,7 +28,7 @@ def error_response(error: VideogenError, headers: dict[str, str] | None = None) 
     return JSONResponse(error.to_body(), status_code=error.status_code, headers={**error.headers, **(headers or {})})
 
 
-def validation_error(errors: list[dict]) -> InvalidRequestError:  # type: ignore[type-arg]
+def validation_error(errors: Sequence[Mapping[str, Any]]) -> InvalidRequestError:
     """Turn pydantic's error list into one error naming the first offending parameter."""
     first = errors[0]
     loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]

@@ -71,7 +71,7 @@ def access_request_object(request: AccessRequest) -> AccessRequestObject:
 
 
 def tier_object(tier: Tier) -> TierObject:
-    return TierObject(**tier.public_info())  # type: ignore[arg-type]
+    return TierObject.model_validate(tier.public_info())
 
 
 def webhook_endpoint_object(endpoint: WebhookEndpoint) -> WebhookEndpointObject:

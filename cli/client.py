@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import typer
@@ -68,7 +68,7 @@ def generate(
             console.print(f"[green]saved[/green] {output} ({output.stat().st_size} bytes)")
 
 
-def _follow(client: httpx.Client, video: dict, timeout: float) -> dict:  # type: ignore[type-arg]
+def _follow(client: httpx.Client, video: dict[str, Any], timeout: float) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     columns = (
         TextColumn("{task.description}"),
@@ -91,7 +91,7 @@ def _follow(client: httpx.Client, video: dict, timeout: float) -> dict:  # type:
     return video
 
 
-def _checked(response: httpx.Response) -> dict:  # type: ignore[type-arg]
+def _checked(response: httpx.Response) -> dict[str, Any]:
     if response.status_code >= 400:
         try:
             error = response.json()["error"]
@@ -100,7 +100,8 @@ def _checked(response: httpx.Response) -> dict:  # type: ignore[type-arg]
             message = response.text[:500]
         err_console.print(f"[red]HTTP {response.status_code}[/red]: {message}")
         raise typer.Exit(1)
-    return response.json()
+    body: dict[str, Any] = response.json()
+    return body
 
 
 def probe(path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import typer
@@ -12,13 +12,15 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from videogen.accounts.api_keys import CreatedKey
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
 
-def emit(rows: list[dict[str, str]], as_json: bool, *columns: str) -> None:
+def emit(rows: Sequence[Mapping[str, object]], as_json: bool, *columns: str) -> None:
     """Print rows as a table of these columns, or as one JSON object per line."""
     if as_json:
         for row in rows:
@@ -30,8 +32,8 @@ def emit(rows: list[dict[str, str]], as_json: bool, *columns: str) -> None:
     console.print(table)
 
 
-def when(value: object) -> str:
-    return value.isoformat(timespec="seconds") if value is not None else ""  # type: ignore[attr-defined]
+def when(value: datetime | None) -> str:
+    return value.isoformat(timespec="seconds") if value is not None else ""
 
 
 def redact(url: str) -> str:

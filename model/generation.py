@@ -47,6 +47,7 @@ def _prompt_template(spec: ModelSpec, pipeline: Any) -> dict[str, Any]:
     from diffusers.pipelines.hunyuan_video.pipeline_hunyuan_video import DEFAULT_PROMPT_TEMPLATE
 
     template = DEFAULT_PROMPT_TEMPLATE["template"]
+    assert isinstance(template, str)  # typed ``object``: the dict also holds the int ``crop_start``
     crop_start = spec.prompt_template_crop_start
     if crop_start is None:
         prefix = template.split("{}")[0]

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
 
 TINY_MARKER = "videogen_tiny.json"
 
@@ -55,7 +59,7 @@ def _train_bpe(specials: list[str], vocab_size: int) -> Tokenizer:
     return tokenizer
 
 
-def build_llama_tokenizer(vocab_size: int = 512):
+def build_llama_tokenizer(vocab_size: int = 512) -> PreTrainedTokenizerFast:
     """Stands in for HunyuanVideo's Llama-3 tokenizer: adds ``<|begin_of_text|>`` like it does."""
     from transformers import PreTrainedTokenizerFast
 
@@ -74,7 +78,7 @@ def build_llama_tokenizer(vocab_size: int = 512):
     )
 
 
-def build_clip_tokenizer(vocab_size: int = 512):
+def build_clip_tokenizer(vocab_size: int = 512) -> PreTrainedTokenizerFast:
     """Stands in for CLIP's tokenizer: wraps text in start/end tokens, pads with end tokens."""
     from transformers import PreTrainedTokenizerFast
 

@@ -23,4 +23,5 @@ fi
 
 ruff check .
 ruff format --check .
+mypy
 python -m pytest "$@"

@@ -3,9 +3,16 @@
 - ``embedded``: SQLite, local disk, kombu's filesystem broker (no server at all).
 - ``production``: PostgreSQL, Redis, S3 over HTTP (moto's standalone server), separate processes.
 
-Each test session gets its own SQLite file, PostgreSQL database, Redis database and bucket, and
-removes them at the end. Set VIDEOGEN_TEST_POSTGRES_URL / VIDEOGEN_TEST_REDIS_URL to point
-elsewhere.
+Each test session gets its own SQLite file, PostgreSQL database, Redis database, bucket, ports and
+temporary folders, so two runs on one machine do not interfere; the databases are emptied or dropped
+at the end.
+
+Set VIDEOGEN_TEST_POSTGRES_URL to use another PostgreSQL server (a URL allowed to create databases).
+Set VIDEOGEN_TEST_REDIS_URL to use another Redis server: without a database
+number (``redis://host:6379``) the run claims the first free database from 1 up, as it does on
+the default server; with one (``redis://host:6379/9``) it claims that database or fails. Either
+way a database is only used when it is empty and no other run holds it, and only that database is
+flushed at the end. Database 0 is never used.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import openai
@@ -25,6 +33,7 @@ import redis
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
+from tests.helpers import ADMIN_TOKEN, BROKEN_MODEL, MISFIT_MODEL, WEBHOOK_DISABLE_AFTER_SECONDS
 from tests.stack import ServiceStack, free_port, make_broken_model, wait_until
 from tests.webhook_receiver import HOST as RECEIVER_HOST
 from tests.webhook_receiver import WebhookReceiver
@@ -32,12 +41,12 @@ from tests.webhook_receiver import WebhookReceiver
 POSTGRES_ADMIN_URL = os.environ.get(
     "VIDEOGEN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-REDIS_URL = os.environ.get("VIDEOGEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+REDIS_SERVER_URL = os.environ.get("VIDEOGEN_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+# The key a run sets in the Redis database it claims; it expires in case the run dies unannounced.
+REDIS_CLAIM_KEY = "videogen-test-run-claim"
+REDIS_CLAIM_SECONDS = 7200
 
-# Two ways an operator's model can go wrong, declared the way operators declare models:
-# weights that do not load, and a size preset the pipeline rejects once it runs.
-BROKEN_MODEL = "tiny-broken"
-MISFIT_MODEL = "tiny-misfit"
+# The models of MODELS_TOML: a broken and a misfit variant of the tiny model (see tests.helpers).
 MODELS_TOML = f"""
 [models.{BROKEN_MODEL}]
 base = "hunyuanvideo-tiny"
@@ -49,10 +58,8 @@ sizes = ["136x136"]
 default_size = "136x136"
 """
 
-ADMIN_TOKEN = "test-admin-token"
 # Days of webhook retries, compressed into seconds.
 WEBHOOK_RETRY_SCHEDULE = [0.5, 0.5, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
-WEBHOOK_DISABLE_AFTER_SECONDS = 6
 # Tiers for the test run: generous ones for tests about other things, tight ones to hit limits.
 TIERS_TOML = "\n".join(
     f"""
@@ -141,7 +148,7 @@ def postgres_url() -> Iterator[str]:
     try:
         yield url
     finally:
-        from videogen.db import get_engine
+        from videogen.database import get_engine
 
         get_engine.cache_clear()
         with admin.connect() as conn:
@@ -149,15 +156,75 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
+# Deletes the claim only if it is still ours (a claim that expired may have been taken since).
+_RELEASE_CLAIM = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+# Flushes the database only if no other run has claimed it: our claim, or none left (it expired,
+# but our keys kept the database from looking free to anyone else).
+_FLUSH_IF_OURS = """
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] or holder == false then redis.call('FLUSHDB') return 1 end
+return 0
+"""
+
+
+def _redis_database_count(client: redis.Redis) -> int:
+    """How many databases the server has (16 unless configured otherwise, or if CONFIG is off)."""
+    try:
+        return int(client.config_get("databases")["databases"])
+    except (redis.ResponseError, KeyError, ValueError):
+        return 16
+
+
+def _claim_redis_database(server_url: str, token: str) -> tuple[str, redis.Redis]:
+    """Claim a Redis database that is empty and held by no other run; returns its URL and a client.
+
+    Runs share one server, and Celery's queues and the rate limiter's counters have fixed names, so
+    each run needs a database of its own: SET NX decides between runs racing for the same one, and
+    an otherwise non-empty database (another run, leftovers, someone else's data) is left alone.
+    """
+    parts = urlsplit(server_url)
+    named = parts.path.strip("/")
+    if named and not named.isdigit():
+        pytest.fail(f"VIDEOGEN_TEST_REDIS_URL={server_url!r}: the path must be a database number or nothing")
+    if named and int(named) == 0:
+        pytest.fail(f"{server_url}: database 0 is never used for tests; name another or none")
+    if named:
+        candidates = [int(named)]
+    else:
+        with redis.Redis.from_url(urlunsplit(parts._replace(path="/0"))) as probe:  # reads, never writes
+            candidates = list(range(1, _redis_database_count(probe)))
+    busy: list[str] = []
+    for number in candidates:
+        url = urlunsplit(parts._replace(path=f"/{number}"))
+        client = redis.Redis.from_url(url)
+        if client.set(REDIS_CLAIM_KEY, token, nx=True, ex=REDIS_CLAIM_SECONDS):
+            size = client.dbsize()
+            if size == 1:
+                return url, client
+            client.eval(_RELEASE_CLAIM, 1, REDIS_CLAIM_KEY, token)
+            busy.append(f"{number} ({size - 1} keys)")
+        else:
+            busy.append(f"{number} (claimed by another run)")
+        client.close()
+    pytest.fail(
+        f"no free Redis database on {server_url}: {', '.join(busy)}. Another test run may hold them; "
+        "if none is running, a run killed before its cleanup left keys behind: empty such a database "
+        "with `redis-cli -n N flushdb` (never database 0, which tests do not use)."
+    )
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    """A Redis database of our own, emptied before and after."""
-    client = redis.Redis.from_url(REDIS_URL)
-    client.flushdb()
+    """A Redis database of this run's own (see ``_claim_redis_database``), flushed afterwards."""
+    token = f"{os.getpid()}-{secrets.token_hex(8)}"
+    url, client = _claim_redis_database(REDIS_SERVER_URL, token)
     try:
-        yield REDIS_URL
+        yield url
     finally:
-        client.flushdb()
+        client.eval(_FLUSH_IF_OURS, 1, REDIS_CLAIM_KEY, token)
         client.close()
 
 
@@ -171,7 +238,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: httpx.get(f"{url}/moto-api/", timeout=2).status_code < 500, 30, message="moto server")
+        wait_until(lambda: httpx.get(f"{url}/moto-api/", timeout=2).status_code < 500, 120, message="moto server")
         yield url
     finally:
         process.terminate()

@@ -25,6 +25,8 @@ def free_port() -> int:
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.2, message: str = "condition"):  # type: ignore[no-untyped-def]
+    """Poll ``predicate`` until it returns something truthy, and return that. Tests wait on
+    conditions, never for a fixed time: ``timeout`` is a generous bound on failure, not a pause."""
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:
@@ -91,18 +93,20 @@ class ServiceStack:
 
     def start_api(self) -> None:
         self.api = self._spawn("api", ["serve", "--port", str(self.port)])
-        wait_until(lambda: httpx.get(f"{self.root_url}/readyz", timeout=2).status_code == 200, 60, message="API")
+        wait_until(lambda: httpx.get(f"{self.root_url}/readyz", timeout=2).status_code == 200, 120, message="API")
 
     def start_worker(self) -> None:
-        self.worker = self._spawn("worker", ["worker"])
+        # The log is appended to across restarts: wait for this process's "ready.", not an earlier one's.
         log = self.log_dir / f"{self.name}-worker.log"
-        wait_until(lambda: b"ready." in log.read_bytes(), 90, message="worker ready")
+        ready_before = log.read_bytes().count(b"ready.") if log.exists() else 0
+        self.worker = self._spawn("worker", ["worker"])
+        wait_until(lambda: log.read_bytes().count(b"ready.") > ready_before, 180, message="worker ready")
 
     def start_webhook_worker(self) -> None:
         log = self.log_dir / f"{self.name}-webhooks.log"
         ready_before = log.read_bytes().count(b"ready.") if log.exists() else 0
         self.webhook_worker = self._spawn("webhooks", ["webhook-worker", "--concurrency", "4"])
-        wait_until(lambda: log.read_bytes().count(b"ready.") > ready_before, 60, message="webhook worker ready")
+        wait_until(lambda: log.read_bytes().count(b"ready.") > ready_before, 120, message="webhook worker ready")
 
     def stop_webhook_worker(self, sig: int = signal.SIGTERM) -> None:
         _stop(self.webhook_worker, sig)

@@ -8,19 +8,8 @@ import httpx
 import openai
 import pytest
 
+from tests.helpers import assert_error
 from tests.stack import ServiceStack, videogen_cli
-
-
-def assert_error(response: httpx.Response, status: int, type_: str, code: str | None = None) -> dict:  # type: ignore[type-arg]
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"message", "type", "param", "code"}
-    assert body["error"]["type"] == type_
-    assert body["error"]["message"]
-    if code is not None:
-        assert body["error"]["code"] == code
-    return body["error"]
 
 
 @pytest.mark.parametrize(

@@ -57,7 +57,7 @@ def test_dev_runs_the_whole_embedded_stack_in_one_command(models_dir: Path, tmp_
     )
     try:
         wait_until(
-            lambda: httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200, 120, message="dev API"
+            lambda: httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200, 240, message="dev API"
         )
         assert (tmp_path / "var" / "models" / "hunyuanvideo-tiny" / "model_index.json").is_file()
         key = videogen_cli(env, "keys", "create", "--org", "dev", "-q").stdout.strip()
@@ -72,5 +72,5 @@ def test_dev_runs_the_whole_embedded_stack_in_one_command(models_dir: Path, tmp_
         assert "17 frames, 128x128" in videogen_cli(env, "probe", str(out)).stdout
     finally:
         os.killpg(dev.pid, signal.SIGTERM)
-        dev.wait(timeout=60)
+        dev.wait(timeout=120)
     assert dev.returncode == 0, (tmp_path / "dev.log").read_text()[-3000:]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import kombu
 
-from videogen.queue import make_celery
+from videogen.broker import make_celery
 from videogen.settings import Settings
 
 PRODUCERS, MESSAGES = 4, 150
@@ -31,7 +31,7 @@ def test_concurrent_producers_never_expose_a_partial_message(tmp_path: Path) -> 
         for thread in producers:
             thread.start()
         while len(received) < PRODUCERS * MESSAGES:
-            message = consumer.get(timeout=30)  # a partial file would raise JSONDecodeError here
+            message = consumer.get(timeout=120)  # a partial file would raise JSONDecodeError here
             assert message.payload["body"] == body
             received.append((message.payload["producer"], message.payload["i"]))
             message.ack()

@@ -4,29 +4,10 @@ from __future__ import annotations
 
 import httpx
 import openai
+import pytest
 
-from tests.conftest import BROKEN_MODEL, MISFIT_MODEL
-from tests.stack import ServiceStack, wait_until
-from tests.test_auth import assert_error
-
-# The slowest request hunyuanvideo-tiny accepts: ~10 s on a 2-core CPU, long enough to cancel mid-run.
-LONG_JOB = {"size": "256x256", "seconds": "4", "fps": 16, "num_inference_steps": 200}
-
-
-def status_of(http: httpx.Client, video_id: str) -> dict:  # type: ignore[type-arg]
-    return http.get(f"/videos/{video_id}").json()
-
-
-def wait_for(http: httpx.Client, video_id: str, predicate, timeout: float = 120) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    def check() -> dict | None:  # type: ignore[type-arg]
-        video = status_of(http, video_id)
-        return video if predicate(video) else None
-
-    return wait_until(check, timeout, message=f"{video_id} to reach the expected state")
-
-
-def finished(video: dict) -> bool:  # type: ignore[type-arg]
-    return video["status"] in ("completed", "failed", "cancelled")
+from tests.helpers import BROKEN_MODEL, LONG_JOB, MISFIT_MODEL, assert_error, finished, status_of, wait_for
+from tests.stack import ServiceStack, videogen_cli, wait_until
 
 
 def test_a_generation_that_raises_ends_failed_and_the_worker_serves_the_next_job(http: httpx.Client) -> None:
@@ -73,7 +54,7 @@ def test_cancel_running_and_queued_jobs(http: httpx.Client) -> None:
 
     assert http.post(f"/videos/{running['id']}/cancel").json()["status"] == "cancelled"
     # The worker notices at its next step, frees itself, and runs the next job.
-    assert wait_for(http, after["id"], finished, timeout=60)["status"] == "completed"
+    assert wait_for(http, after["id"], finished)["status"] == "completed"
     stopped = status_of(http, running["id"])
     assert stopped["status"] == "cancelled"
     assert stopped["progress"] < 90  # stopped in the denoising loop, not after it
@@ -93,6 +74,7 @@ def test_delete_of_a_running_job_stops_it(client: openai.OpenAI, http: httpx.Cli
     assert client.videos.poll(follow_up.id, poll_interval_ms=200).status == "completed"
 
 
+@pytest.mark.timeout(600)  # restarts the worker: each wait has its own deadline, this bounds them all
 def test_a_job_whose_broker_message_was_lost_still_runs(production_stack: ServiceStack, redis_url: str) -> None:
     """The database is the source of truth: with the message gone from Redis, the reconciler sends it again."""
     import redis
@@ -105,14 +87,15 @@ def test_a_job_whose_broker_message_was_lost_still_runs(production_stack: Servic
             video = http.post("/videos", json={"prompt": "lost in transit", "num_inference_steps": 1}).json()
             broker = redis.Redis.from_url(redis_url)
             queue = "videogen.hunyuanvideo-tiny"
-            wait_until(lambda: broker.llen(queue) > 0, 10, message="message in Redis")
+            wait_until(lambda: broker.llen(queue) > 0, 60, message="message in Redis")
             broker.delete(queue)  # the message is lost
             broker.close()
         finally:
             stack.start_worker()
-        assert wait_for(http, video["id"], finished, timeout=60)["status"] == "completed"
+        assert wait_for(http, video["id"], finished)["status"] == "completed"
 
 
+@pytest.mark.timeout(600)  # restarts the worker: each wait has its own deadline, this bounds them all
 def test_a_job_whose_worker_died_is_requeued_and_completed(production_stack: ServiceStack) -> None:
     """SIGKILL mid-generation: no heartbeat, so the reconciler puts the job back and a new worker runs it."""
     import signal
@@ -125,7 +108,7 @@ def test_a_job_whose_worker_died_is_requeued_and_completed(production_stack: Ser
         wait_for(http, video["id"], lambda v: v["status"] == "in_progress" and v["progress"] > 0)
         stack.stop_worker(signal.SIGKILL)
         stack.start_worker()
-        done = wait_for(http, video["id"], finished, timeout=120)
+        done = wait_for(http, video["id"], finished)
         assert done["status"] == "completed"
         assert done["progress"] == 100
 
@@ -136,8 +119,7 @@ def test_expired_videos_lose_their_files_but_keep_their_record(embedded_stack: S
 
     import sqlalchemy as sa
 
-    from tests.stack import videogen_cli
-    from videogen.orm import Video
+    from videogen.videos.tables import Video
 
     stack = embedded_stack
     key = stack.create_key("retention-co")

@@ -144,7 +144,7 @@ def test_model_layer_runs_standalone_and_imports_nothing_of_the_service(models_d
         capture_output=True,
         text=True,
         check=True,
-        timeout=120,
+        timeout=300,
     )
     assert "9 frames" in result.stdout
     with av.open(str(out)) as container:
@@ -155,7 +155,7 @@ def test_model_layer_runs_standalone_and_imports_nothing_of_the_service(models_d
         "leaked = sorted({m.split('.')[0] for m in sys.modules} & {'api', 'worker', 'videogen', 'cli'}); "
         "print(leaked); sys.exit(1 if leaked else 0)"
     )
-    subprocess.run([sys.executable, "-c", probe], check=True, timeout=120)
+    subprocess.run([sys.executable, "-c", probe], check=True, timeout=300)
 
 
 def test_encoded_mp4_is_h264_yuv420p_with_faststart(generator: VideoGenerator, tmp_path: Path) -> None:

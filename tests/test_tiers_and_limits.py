@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
+from tests.helpers import LONG_JOB, QUICK, assert_error, cancel_all, finished, keyed_client, status_of, wait_for
 from tests.stack import ServiceStack
-from tests.test_auth import assert_error
-from tests.test_job_lifecycle import LONG_JOB, finished, status_of, wait_for
-
-QUICK = {"prompt": "quick", "num_inference_steps": 1, "seconds": "1"}
-
-
-def keyed_client(stack: ServiceStack, tier: str, base_url: str | None = None) -> httpx.Client:
-    """An HTTP client for a brand-new organization on ``tier``."""
-    key = stack.create_key(f"{tier}-{secrets.token_hex(3)}", tier=tier)
-    return httpx.Client(base_url=base_url or stack.base_url, headers={"Authorization": f"Bearer {key}"}, timeout=60)
-
-
-def cancel_all(http: httpx.Client, ids: list[str]) -> None:
-    for video_id in ids:
-        http.delete(f"/videos/{video_id}")
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import httpx
 import openai
 import pytest
 
-from tests.test_auth import assert_error
+from tests.helpers import assert_error
 
 VALID = {"prompt": "a cat on a sofa", "model": "hunyuanvideo-tiny"}
 

@@ -20,9 +20,9 @@ from cryptography.x509.oid import NameOID
 
 from tests.webhook_receiver import HOST as RECEIVER_HOST
 from tests.webhook_receiver import Script, WebhookReceiver
-from videogen.webhook_delivery import retry_delay
-from videogen.webhook_security import WebhookResolutionError, WebhookURLError, WebhookURLPolicy
-from videogen.webhook_transport import parse_retry_after, send
+from videogen.webhooks.sender import retry_delay
+from videogen.webhooks.transport import parse_retry_after, send
+from videogen.webhooks.url_policy import WebhookResolutionError, WebhookURLError, WebhookURLPolicy
 
 PUBLIC_IP = "93.184.215.14"
 
@@ -123,8 +123,8 @@ def test_a_delivery_connects_to_the_vetted_address_and_keeps_the_name() -> None:
             policy.resolve(url),
             b'{"hello": "world"}',
             {"webhook-id": "msg_1"},
-            connect_timeout=2,
-            total_timeout=5,
+            connect_timeout=10,
+            total_timeout=30,
             max_response_bytes=1024,
         )
         assert result.succeeded and result.status_code == 202
@@ -213,7 +213,7 @@ def test_https_deliveries_verify_the_certificate_against_the_name_not_the_addres
         [RECEIVER_HOST],
         resolver=dns({"receiver.test": [RECEIVER_HOST], "impostor.test": [RECEIVER_HOST]}),
     )
-    limits = {"connect_timeout": 2, "total_timeout": 5, "max_response_bytes": 1024, "tls_context": trust}
+    limits = {"connect_timeout": 10, "total_timeout": 30, "max_response_bytes": 1024, "tls_context": trust}
 
     ok = send(policy.resolve(f"https://receiver.test:{port}/hook"), b"{}", {}, **limits)  # type: ignore[arg-type]
     assert ok.succeeded and ok.status_code == 204

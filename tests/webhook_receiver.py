@@ -72,7 +72,9 @@ class WebhookReceiver:
         with self._lock:
             return [r for r in self.received if r.path == path]
 
-    def wait_for(self, url: str, count: int = 1, timeout: float = 60.0) -> list[Received]:
+    def wait_for(self, url: str, count: int = 1, timeout: float = 180.0) -> list[Received]:
+        """The requests that arrived at ``url`` once there are ``count`` of them. Deliveries follow
+        jobs and retries in other processes, so the deadline is generous: it only bounds failure."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = self.requests(url)

@@ -17,9 +17,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import JSON, DateTime, Engine, String, TypeDecorator, create_engine, event
+from sqlalchemy import JSON, CursorResult, DateTime, Engine, Result, String, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -131,6 +131,15 @@ def session_scope(database_url: str) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def rows_affected(result: Result[Any]) -> int:
+    """How many rows an ``UPDATE`` or ``DELETE`` run through ``Session.execute`` matched.
+
+    Such statements return a ``CursorResult``, but ``Session.execute`` is typed as returning a
+    plain ``Result``, which has no ``rowcount``; a driver that cannot tell reports None (0 here).
+    """
+    return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
 # --- after the commit ----------------------------------------------------------------------------

@@ -24,7 +24,9 @@ INCOMING = ".incoming"
 
 
 class AtomicFilesystemChannel(filesystem.Channel):
-    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
+    # kombu's filesystem.Channel (which this replaces) already renames the base class's `message`
+    # parameter to `payload`: the override mismatch is kombu's own, and callers pass it positionally.
+    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]
         name = f"{int(round(monotonic() * 1000))}_{uuid.uuid4()}.{queue}.msg"
         staging = os.path.join(self.data_folder_out, INCOMING)
         os.makedirs(staging, exist_ok=True)

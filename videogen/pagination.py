@@ -23,7 +23,7 @@ class Page(Generic[T]):
 
 def paginate(
     session: Session,
-    query: Select[tuple[T]],
+    query: Select[T],
     id_column: InstrumentedAttribute[Any],
     *,
     after: str | None,

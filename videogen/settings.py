@@ -87,7 +87,7 @@ class Settings(BaseSettings):
         65536, description="Most of a receiver's response that is read; the rest is dropped unread."
     )
     webhook_retry_schedule: list[float] = Field(
-        default_factory=lambda: [5, 300, 1800, 7200, 18000, 36000],
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0],
         description="Seconds before each retry (with ±10% jitter; a longer Retry-After wins). "
         "Its length is the number of retries: the default spans about 17 hours.",
     )

@@ -10,7 +10,6 @@ from api.deps import RateLimiterDep, SessionDep, SettingsDep, client_ip
 from api.schemas import AccessRequestCreate, AccessRequestObject
 from api.serializers import access_request_object
 from videogen.accounts import access_requests
-from videogen.errors import RateLimitError
 
 router = APIRouter(prefix="/v1/access_requests", tags=["access"])
 
@@ -23,14 +22,13 @@ def apply_for_access(
     session: SessionDep,
     ip: Annotated[str, Depends(client_ip)],
 ) -> AccessRequestObject:
-    limit = limiter.hit_per_hour("access_requests.create", ip, settings.access_requests_per_hour)
-    if not limit.allowed:
-        raise RateLimitError(
-            "Too many access requests from your address; try again later.",
-            retry_after=limit.reset_seconds,
-            headers=limit.headers(),
-        )
     request = access_requests.submit(
-        session, company=body.company, contact_email=str(body.contact_email), use_case=body.use_case, client_ip=ip
+        session,
+        company=body.company,
+        contact_email=str(body.contact_email),
+        use_case=body.use_case,
+        client_ip=ip,
+        limiter=limiter,
+        per_hour=settings.access_requests_per_hour,
     )
     return access_request_object(request)

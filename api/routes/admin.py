@@ -77,12 +77,7 @@ def update_organization(
     organization: str, body: OrganizationUpdate, session: SessionDep, tiers: TiersDep
 ) -> OrganizationObject:
     org = organizations.find_organization(session, organization)
-    if body.tier is not None:
-        organizations.set_tier(session, tiers, org, body.tier)
-    if body.status == OrganizationStatus.SUSPENDED:
-        organizations.suspend(session, org)
-    elif body.status == OrganizationStatus.ACTIVE and org.status != OrganizationStatus.ACTIVE:
-        organizations.reactivate(session, org)
+    organizations.update_organization(session, tiers, org, tier=body.tier, status=body.status)
     return organization_object(org)
 
 

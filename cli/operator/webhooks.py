@@ -99,7 +99,7 @@ def webhooks_deliveries(
         "last_error",
         "next_attempt_at",
     )
-    emit(rows, as_json, *columns)  # type: ignore[arg-type]
+    emit(rows, as_json, *columns)
 
 
 @webhooks_app.command("redeliver")

@@ -9,10 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from videogen.accounts import api_keys, organizations
+from videogen.accounts.ratelimit import RateLimiter
 from videogen.accounts.tables import AccessRequest, AccessRequestStatus, Organization
 from videogen.accounts.tiers import TierCatalog
 from videogen.database import utcnow
-from videogen.errors import InvalidRequestError, NotFoundError
+from videogen.errors import InvalidRequestError, NotFoundError, RateLimitError
 from videogen.ids import new_id
 
 
@@ -24,8 +25,25 @@ class Approval:
 
 
 def submit(
-    session: Session, *, company: str, contact_email: str, use_case: str, client_ip: str | None
+    session: Session,
+    *,
+    company: str,
+    contact_email: str,
+    use_case: str,
+    client_ip: str | None,
+    limiter: RateLimiter | None = None,
+    per_hour: int = 0,
 ) -> AccessRequest:
+    """Record an application. Anyone may apply without a key, so with a ``limiter`` each client
+    address gets ``per_hour`` applications an hour (the operator's own tools pass none)."""
+    if limiter is not None and client_ip is not None:
+        rate = limiter.hit_per_hour("access_requests.create", client_ip, per_hour)
+        if not rate.allowed:
+            raise RateLimitError(
+                "Too many access requests from your address; try again later.",
+                retry_after=rate.reset_seconds,
+                headers=rate.headers(),
+            )
     request = AccessRequest(
         id=new_id("areq"),
         company=company.strip(),

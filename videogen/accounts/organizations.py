@@ -54,6 +54,24 @@ def set_tier(session: Session, tiers: TierCatalog, org: Organization, tier: str)
     return org
 
 
+def update_organization(
+    session: Session,
+    tiers: TierCatalog,
+    org: Organization,
+    *,
+    tier: str | None = None,
+    status: OrganizationStatus | None = None,
+) -> Organization:
+    """Change what an operator may change: the tier, and whether the organization is suspended."""
+    if tier is not None:
+        set_tier(session, tiers, org, tier)
+    if status == OrganizationStatus.SUSPENDED and org.status != OrganizationStatus.SUSPENDED:
+        suspend(session, org)
+    elif status == OrganizationStatus.ACTIVE and org.status != OrganizationStatus.ACTIVE:
+        reactivate(session, org)
+    return org
+
+
 def suspend(session: Session, org: Organization) -> Organization:
     """Keys of a suspended organization get 403 from the next request on; its queued jobs wait."""
     org.status = OrganizationStatus.SUSPENDED

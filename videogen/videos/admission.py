@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from videogen.accounts.tables import ApiKey, Organization
 from videogen.accounts.tiers import Tier
 from videogen.accounts.usage import billed_video_seconds, start_of_utc_day
-from videogen.database import utcnow
+from videogen.database import rows_affected, utcnow
 from videogen.errors import ConflictError, PermissionDeniedError, QuotaExceededError, RateLimitError
 from videogen.ids import new_id
 from videogen.videos.parameters import VideoParameters
@@ -164,4 +164,4 @@ def _new_video(api_key: ApiKey, params: VideoParameters, tier: Tier, webhook_url
 def purge_idempotency_keys(session: Session, ttl: timedelta) -> int:
     """Forget keys older than ``ttl``. Part of the reconciler's batch; the caller commits."""
     result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at <= utcnow() - ttl))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rows_affected(result)

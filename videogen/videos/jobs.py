@@ -25,18 +25,18 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from videogen.accounts.tables import Organization, OrganizationStatus
-from videogen.database import utcnow
+from videogen.database import rows_affected, utcnow
 from videogen.videos.tables import Video, VideoStatus
 from videogen.webhooks import events
 
-QUEUED, IN_PROGRESS, COMPLETED, FAILED, CANCELLED = VideoStatus
-
 ALLOWED_TRANSITIONS: dict[VideoStatus, frozenset[VideoStatus]] = {
-    QUEUED: frozenset({IN_PROGRESS, CANCELLED, FAILED}),
-    IN_PROGRESS: frozenset({COMPLETED, FAILED, CANCELLED, QUEUED}),
-    COMPLETED: frozenset(),
-    FAILED: frozenset(),
-    CANCELLED: frozenset(),
+    VideoStatus.QUEUED: frozenset({VideoStatus.IN_PROGRESS, VideoStatus.CANCELLED, VideoStatus.FAILED}),
+    VideoStatus.IN_PROGRESS: frozenset(
+        {VideoStatus.COMPLETED, VideoStatus.FAILED, VideoStatus.CANCELLED, VideoStatus.QUEUED}
+    ),
+    VideoStatus.COMPLETED: frozenset(),
+    VideoStatus.FAILED: frozenset(),
+    VideoStatus.CANCELLED: frozenset(),
 }
 
 
@@ -65,7 +65,7 @@ def transition(
     result = session.execute(
         update(Video).where(*conditions).values(status=to, **values).execution_options(synchronize_session=False)
     )
-    moved = result.rowcount == 1  # type: ignore[attr-defined]
+    moved = rows_affected(result) == 1
     if moved and to in events.EVENT_FOR_STATUS:
         # The outbox: the event and its deliveries commit, or roll back, with the change itself.
         events.record_video_event(session, video_id, events.EVENT_FOR_STATUS[to])
@@ -84,7 +84,7 @@ def claim_next(session: Session, model: str, worker: str, attempts: int = 8) -> 
         select(Video.id)
         .join(Organization, Organization.id == Video.organization_id)
         .where(
-            Video.status == QUEUED,
+            Video.status == VideoStatus.QUEUED,
             Video.model == model,
             Video.deleted_at.is_(None),
             Organization.status == OrganizationStatus.ACTIVE,
@@ -103,8 +103,8 @@ def claim(session: Session, video_id: str, worker: str) -> bool:
     return transition(
         session,
         video_id,
-        IN_PROGRESS,
-        expected={QUEUED},
+        VideoStatus.IN_PROGRESS,
+        expected={VideoStatus.QUEUED},
         started_at=now,
         heartbeat_at=now,
         worker=worker,
@@ -118,11 +118,11 @@ def heartbeat(session: Session, video_id: str, attempt: int, progress: int) -> b
     (or requeued after this worker looked dead) and the worker should stop."""
     result = session.execute(
         update(Video)
-        .where(Video.id == video_id, Video.status == IN_PROGRESS, Video.attempts == attempt)
+        .where(Video.id == video_id, Video.status == VideoStatus.IN_PROGRESS, Video.attempts == attempt)
         .values(heartbeat_at=utcnow(), progress=progress)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return rows_affected(result) == 1
 
 
 def complete(
@@ -139,8 +139,8 @@ def complete(
     return transition(
         session,
         video_id,
-        COMPLETED,
-        expected={IN_PROGRESS},
+        VideoStatus.COMPLETED,
+        expected={VideoStatus.IN_PROGRESS},
         attempt=attempt,
         progress=100,
         completed_at=now,
@@ -156,8 +156,8 @@ def fail(session: Session, video_id: str, code: str, message: str, *, attempt: i
     return transition(
         session,
         video_id,
-        FAILED,
-        expected={IN_PROGRESS},
+        VideoStatus.FAILED,
+        expected={VideoStatus.IN_PROGRESS},
         attempt=attempt,
         completed_at=utcnow(),
         error_code=code,
@@ -167,12 +167,26 @@ def fail(session: Session, video_id: str, code: str, message: str, *, attempt: i
 
 def requeue(session: Session, video_id: str) -> bool:
     """Put a job whose worker stopped responding back in the queue, for another attempt."""
-    return transition(session, video_id, QUEUED, expected={IN_PROGRESS}, worker=None, dispatched_at=None, progress=0)
+    return transition(
+        session,
+        video_id,
+        VideoStatus.QUEUED,
+        expected={VideoStatus.IN_PROGRESS},
+        worker=None,
+        dispatched_at=None,
+        progress=0,
+    )
 
 
 def cancel(session: Session, video_id: str) -> bool:
     """Cancel a queued or running job. A running worker notices at its next heartbeat."""
-    return transition(session, video_id, CANCELLED, expected={QUEUED, IN_PROGRESS}, completed_at=utcnow())
+    return transition(
+        session,
+        video_id,
+        VideoStatus.CANCELLED,
+        expected={VideoStatus.QUEUED, VideoStatus.IN_PROGRESS},
+        completed_at=utcnow(),
+    )
 
 
 def _runs_before(video: Video) -> ColumnElement[bool]:
@@ -182,11 +196,11 @@ def _runs_before(video: Video) -> ColumnElement[bool]:
 
 def queue_position(session: Session, video: Video) -> int | None:
     """1 for the next job a worker of this model will take, while the video is queued."""
-    if video.status != QUEUED:
+    if video.status != VideoStatus.QUEUED:
         return None
     ahead = session.scalar(
         select(func.count())
         .select_from(Video)
-        .where(Video.status == QUEUED, Video.model == video.model, _runs_before(video))
+        .where(Video.status == VideoStatus.QUEUED, Video.model == video.model, _runs_before(video))
     )
     return int(ahead or 0) + 1

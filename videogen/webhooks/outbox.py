@@ -19,7 +19,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from videogen import broker
-from videogen.database import after_commit, session_scope, utcnow
+from videogen.database import after_commit, rows_affected, session_scope, utcnow
 from videogen.settings import Settings
 from videogen.webhooks.tables import WebhookDelivery, WebhookDeliveryStatus, WebhookEvent
 
@@ -102,4 +102,4 @@ def purge_delivery_log(session: Session, older_than: timedelta, now: datetime | 
         .where(WebhookEvent.created_at < cutoff, WebhookEvent.id.not_in(still_pending))
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rows_affected(result)

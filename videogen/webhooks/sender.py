@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from videogen.accounts.tables import Organization
-from videogen.database import session_scope, utcnow
+from videogen.database import rows_affected, session_scope, utcnow
 from videogen.secret_box import SecretBox, secret_box
 from videogen.settings import Settings
 from videogen.videos.objects import VideoObject
@@ -40,7 +40,6 @@ from videogen.webhooks.url_policy import WebhookURLError, WebhookURLPolicy, url_
 
 log = logging.getLogger(__name__)
 
-PENDING, SUCCEEDED, FAILED = WebhookDeliveryStatus
 # A receiver's Retry-After is honoured up to this; beyond it the retry schedule decides.
 MAX_RETRY_AFTER = timedelta(hours=24)
 # Retries due this soon are nudged with a countdown; later ones are left to the sweep, so no broker
@@ -141,21 +140,23 @@ class WebhookSender:
     def _claim(self, delivery_id: str) -> Claimed | None:
         with session_scope(self.settings.database_url) as session:
             now = utcnow()
-            won = session.execute(
-                update(WebhookDelivery)
-                .where(
-                    WebhookDelivery.id == delivery_id,
-                    WebhookDelivery.status == PENDING,
-                    WebhookDelivery.next_attempt_at <= now,
-                    (WebhookDelivery.lease_expires_at.is_(None)) | (WebhookDelivery.lease_expires_at < now),
+            won = rows_affected(
+                session.execute(
+                    update(WebhookDelivery)
+                    .where(
+                        WebhookDelivery.id == delivery_id,
+                        WebhookDelivery.status == WebhookDeliveryStatus.PENDING,
+                        WebhookDelivery.next_attempt_at <= now,
+                        (WebhookDelivery.lease_expires_at.is_(None)) | (WebhookDelivery.lease_expires_at < now),
+                    )
+                    .values(
+                        lease_expires_at=now + lease_duration(self.settings),
+                        attempts=WebhookDelivery.attempts + 1,
+                        series_attempts=WebhookDelivery.series_attempts + 1,
+                    )
+                    .execution_options(synchronize_session=False)
                 )
-                .values(
-                    lease_expires_at=now + lease_duration(self.settings),
-                    attempts=WebhookDelivery.attempts + 1,
-                    series_attempts=WebhookDelivery.series_attempts + 1,
-                )
-                .execution_options(synchronize_session=False)
-            ).rowcount  # type: ignore[attr-defined]
+            )
             if won != 1:
                 return None
             delivery = session.execute(
@@ -195,19 +196,20 @@ class WebhookSender:
         now = utcnow()
         retry_in = None
         if result.succeeded:
-            status = SUCCEEDED
+            status = WebhookDeliveryStatus.SUCCEEDED
         elif retryable:
             retry_in = retry_delay(
                 self.settings.webhook_retry_schedule, claimed.series_attempt, result.retry_after_seconds
             )
-            status = PENDING if retry_in is not None else FAILED
+            status = WebhookDeliveryStatus.PENDING if retry_in is not None else WebhookDeliveryStatus.FAILED
         else:
-            status = FAILED
+            status = WebhookDeliveryStatus.FAILED
         with session_scope(self.settings.database_url) as session:
             if claimed.endpoint_id is not None and self._update_endpoint_health(
                 session, claimed.endpoint_id, result, now
             ):
-                status, retry_in = FAILED, None  # just disabled: nothing more goes there until re-enabled
+                # just disabled: nothing more goes there until it is re-enabled
+                status, retry_in = WebhookDeliveryStatus.FAILED, None
             next_attempt_at = now + timedelta(seconds=retry_in) if retry_in is not None else None
             session.add(
                 WebhookAttempt(
@@ -230,7 +232,7 @@ class WebhookSender:
                     dispatched_at=None,
                     last_status_code=result.status_code,
                     last_error=result.error,
-                    completed_at=None if status == PENDING else now,
+                    completed_at=None if status == WebhookDeliveryStatus.PENDING else now,
                 )
                 .execution_options(synchronize_session=False)
             )
