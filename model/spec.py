@@ -38,9 +38,10 @@ def frames_for(seconds: float, fps: int) -> int:
     """Frame count for a clip of ``seconds`` at ``fps``, rounded to the 4k+1 the 3D VAE needs.
 
     HunyuanVideo's causal VAE compresses time by 4 and keeps the first frame on its own, so it
-    decodes 4k+1 frames; we round to the nearest such count (never below 1 latent frame).
+    decodes 4k+1 frames; we take the such count nearest to ``seconds * fps`` (never below one
+    latent frame after the first).
     """
-    k = max(1, round(seconds * fps / 4))
+    k = max(1, round((seconds * fps - 1) / 4))
     return 4 * k + 1
 
 

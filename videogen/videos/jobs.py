@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.orm import Session
 
 from videogen.accounts.tables import Organization, OrganizationStatus
@@ -80,17 +80,7 @@ def claim_next(session: Session, model: str, worker: str, attempts: int = 8) -> 
     makes priorities exact on any broker (the filesystem transport has none, Redis only emulates
     them) and keeps lost or duplicated messages harmless. Racing workers simply try the next one.
     """
-    runnable = (
-        select(Video.id)
-        .join(Organization, Organization.id == Video.organization_id)
-        .where(
-            Video.status == VideoStatus.QUEUED,
-            Video.model == model,
-            Video.deleted_at.is_(None),
-            Organization.status == OrganizationStatus.ACTIVE,
-        )
-        .order_by(Video.priority.desc(), Video.id.asc())
-    )
+    runnable = _runnable(model).order_by(Video.priority.desc(), Video.id.asc())
     for candidate in session.scalars(runnable.limit(attempts)).all():
         if claim(session, candidate, worker):
             return candidate
@@ -189,18 +179,29 @@ def cancel(session: Session, video_id: str) -> bool:
     )
 
 
+def _runnable(model: str) -> Select[str]:
+    """Queued jobs of ``model`` that a worker may take: not deleted, their organization active."""
+    return (
+        select(Video.id)
+        .join(Organization, Organization.id == Video.organization_id)
+        .where(
+            Video.status == VideoStatus.QUEUED,
+            Video.model == model,
+            Video.deleted_at.is_(None),
+            Organization.status == OrganizationStatus.ACTIVE,
+        )
+    )
+
+
 def _runs_before(video: Video) -> ColumnElement[bool]:
     """Queued jobs that a worker takes before ``video``: higher priority, then older."""
     return (Video.priority > video.priority) | ((Video.priority == video.priority) & (Video.id < video.id))
 
 
 def queue_position(session: Session, video: Video) -> int | None:
-    """1 for the next job a worker of this model will take, while the video is queued."""
+    """1 for the next job a worker of this model will take, while the video is queued: counts the
+    runnable jobs ``claim_next`` would take first."""
     if video.status != VideoStatus.QUEUED:
         return None
-    ahead = session.scalar(
-        select(func.count())
-        .select_from(Video)
-        .where(Video.status == VideoStatus.QUEUED, Video.model == video.model, _runs_before(video))
-    )
-    return int(ahead or 0) + 1
+    ahead = _runnable(video.model).where(_runs_before(video)).subquery()
+    return int(session.scalar(select(func.count()).select_from(ahead)) or 0) + 1

@@ -77,7 +77,8 @@ def _parse_seconds(value: str | int | float) -> Decimal:
 
 
 def _format_seconds(seconds: Decimal) -> str:
-    return str(seconds.to_integral_value()) if seconds == seconds.to_integral_value() else str(seconds.normalize())
+    """The shortest plain decimal: "2.50" is "2.5", "1e1" is "10" (never exponent notation)."""
+    return format(seconds.normalize(), "f")
 
 
 def resolve_video_parameters(

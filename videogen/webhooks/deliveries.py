@@ -66,7 +66,8 @@ def redeliver(session: Session, delivery: WebhookDelivery) -> WebhookDelivery:
             status=WebhookDeliveryStatus.PENDING,
             series_attempts=0,
             next_attempt_at=now,
-            lease_expires_at=None,
+            # A lease held by a sender stays: the delivery is never sent twice at once, and the
+            # in-flight attempt's outcome is recorded as usual.
             dispatched_at=None,
             completed_at=None,
         )

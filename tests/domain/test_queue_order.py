@@ -1,0 +1,150 @@
+"""Which job a worker runs next (``jobs.claim_next``), and the queue position a client is shown
+(``jobs.queue_position``), which must tell the same story."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from tests.domain.factories import TINY, make_org, make_video, reloaded
+from videogen.accounts.tables import OrganizationStatus
+from videogen.database import utcnow
+from videogen.videos import jobs
+from videogen.videos.tables import Video, VideoStatus
+
+OTHER_MODEL = "hunyuanvideo"
+
+
+def minutes_ago(n: float) -> timedelta:
+    return timedelta(minutes=n)
+
+
+def claim_all(session: Session, model: str = TINY) -> list[str]:
+    """Run the queue dry, as a worker would, one claim at a time."""
+    order = []
+    while (video_id := jobs.claim_next(session, model, "gpu-1")) is not None:
+        order.append(video_id)
+        session.commit()
+    return order
+
+
+def test_a_worker_takes_the_highest_priority_first_then_the_oldest(session: Session) -> None:
+    org = make_org(session)
+    now = utcnow()
+    old_low = make_video(session, org, priority=1, created_at=now - minutes_ago(30))
+    new_high = make_video(session, org, priority=9, created_at=now - minutes_ago(1))
+    old_high = make_video(session, org, priority=9, created_at=now - minutes_ago(20))
+    mid = make_video(session, org, priority=5, created_at=now - minutes_ago(10))
+    session.commit()
+
+    assert claim_all(session) == [old_high.id, new_high.id, mid.id, old_low.id]
+
+
+def test_a_claimed_job_is_in_progress_for_the_worker_that_claimed_it(session: Session) -> None:
+    video = make_video(session, make_org(session))
+    session.commit()
+
+    assert jobs.claim_next(session, TINY, "gpu-7") == video.id
+    session.commit()
+    video = reloaded(session, video)
+    assert (video.status, video.worker, video.attempts) == (VideoStatus.IN_PROGRESS, "gpu-7", 1)
+
+
+def test_a_worker_skips_the_jobs_of_suspended_organizations(session: Session) -> None:
+    now = utcnow()
+    suspended = make_org(session, status=OrganizationStatus.SUSPENDED)
+    waiting = make_video(session, suspended, priority=9, created_at=now - minutes_ago(10))
+    runnable = make_video(session, make_org(session), priority=1, created_at=now - minutes_ago(1))
+    session.commit()
+
+    assert claim_all(session) == [runnable.id]
+    assert reloaded(session, waiting).status == VideoStatus.QUEUED
+
+
+def test_a_worker_skips_deleted_videos(session: Session) -> None:
+    org = make_org(session)
+    now = utcnow()
+    deleted = make_video(session, org, created_at=now - minutes_ago(10), deleted_at=now)
+    kept = make_video(session, org, created_at=now - minutes_ago(1))
+    session.commit()
+
+    assert claim_all(session) == [kept.id]
+    assert reloaded(session, deleted).status == VideoStatus.QUEUED
+
+
+def test_a_worker_takes_only_jobs_for_its_own_model(session: Session) -> None:
+    org = make_org(session)
+    now = utcnow()
+    other = make_video(session, org, model=OTHER_MODEL, priority=9, created_at=now - minutes_ago(10))
+    mine = make_video(session, org, created_at=now - minutes_ago(1))
+    session.commit()
+
+    assert claim_all(session, TINY) == [mine.id]
+    assert claim_all(session, OTHER_MODEL) == [other.id]
+
+
+def test_a_worker_skips_jobs_that_are_not_queued(session: Session) -> None:
+    org = make_org(session)
+    for status in (VideoStatus.IN_PROGRESS, VideoStatus.COMPLETED, VideoStatus.FAILED, VideoStatus.CANCELLED):
+        make_video(session, org, status=status)
+    session.commit()
+
+    assert jobs.claim_next(session, TINY, "gpu-1") is None
+
+
+def test_there_is_nothing_to_claim_in_an_empty_queue(session: Session) -> None:
+    assert jobs.claim_next(session, TINY, "gpu-1") is None
+
+
+# --- queue position ------------------------------------------------------------------------------
+
+
+def test_the_queue_position_is_the_order_in_which_workers_take_the_jobs(session: Session) -> None:
+    orgs = [make_org(session), make_org(session)]
+    now = utcnow()
+    videos = [
+        make_video(session, orgs[i % 2], priority=priority, created_at=now - minutes_ago(age))
+        for i, (priority, age) in enumerate([(1, 50), (5, 40), (9, 5), (5, 30), (9, 45), (1, 1)])
+    ]
+    make_video(session, orgs[0], model=OTHER_MODEL, priority=9, created_at=now - minutes_ago(60))
+    make_video(session, orgs[0], status=VideoStatus.IN_PROGRESS, priority=9, created_at=now - minutes_ago(60))
+    session.commit()
+
+    by_position = sorted(videos, key=lambda v: jobs.queue_position(session, v) or 0)
+    assert [jobs.queue_position(session, v) for v in by_position] == [1, 2, 3, 4, 5, 6]
+    assert claim_all(session) == [v.id for v in by_position]
+
+
+def test_the_queue_position_moves_up_as_jobs_ahead_are_claimed(session: Session) -> None:
+    org = make_org(session)
+    now = utcnow()
+    first = make_video(session, org, created_at=now - minutes_ago(2))
+    second = make_video(session, org, created_at=now - minutes_ago(1))
+    session.commit()
+    assert jobs.queue_position(session, second) == 2
+
+    assert jobs.claim_next(session, TINY, "gpu-1") == first.id
+    session.commit()
+
+    assert jobs.queue_position(session, second) == 1
+    assert jobs.queue_position(session, reloaded(session, first)) is None
+
+
+def test_a_job_that_is_not_queued_has_no_queue_position(session: Session) -> None:
+    org = make_org(session)
+    for status in (VideoStatus.IN_PROGRESS, VideoStatus.COMPLETED, VideoStatus.CANCELLED):
+        assert jobs.queue_position(session, make_video(session, org, status=status)) is None
+
+
+def test_the_queue_position_does_not_count_jobs_of_suspended_organizations(session: Session) -> None:
+    """A worker skips a suspended organization's jobs, so they are not "ahead" of anyone."""
+    now = utcnow()
+    suspended = make_org(session, status=OrganizationStatus.SUSPENDED)
+    make_video(session, suspended, priority=9, created_at=now - minutes_ago(10))
+    mine: Video = make_video(session, make_org(session), priority=1, created_at=now - minutes_ago(1))
+    session.commit()
+
+    assert jobs.claim_next(session, TINY, "gpu-1") == mine.id  # the worker takes it next...
+    session.rollback()
+    assert jobs.queue_position(session, mine) == 1  # ...so it is first in the queue
