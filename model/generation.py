@@ -1,31 +1,28 @@
-"""Turn a validated request into frames with a loaded diffusers pipeline."""
+"""Turn a validated request into frames with a loaded diffusers pipeline, whatever its kind."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from model.spec import ModelSpec
+from model.kinds import adapter_class
+from model.kinds.base import GenerationCancelled, GenerationRequest, Progress, StepCallback
+from model.spec import Capability, ModelSpec
 
-# Called after each denoising step with (steps_done, total_steps). It may raise to stop the
-# generation at once: diffusers' own ``_interrupt`` flag skips the remaining steps but still
-# runs the VAE decode, which is the slowest single part on a GPU.
-StepCallback = Callable[[int, int], None]
+__all__ = [
+    "GeneratedVideo",
+    "GenerationCancelled",
+    "GenerationRequest",
+    "StepCallback",
+    "UnsupportedRequestError",
+    "VideoGenerator",
+]
 
 
-@dataclass(frozen=True)
-class GenerationRequest:
-    prompt: str
-    width: int
-    height: int
-    num_frames: int
-    num_inference_steps: int
-    guidance_scale: float
-    seed: int
-    negative_prompt: str | None = None
+class UnsupportedRequestError(ValueError):
+    """The request asks the model for something it cannot do (an image to a text-to-video model)."""
 
 
 @dataclass(frozen=True)
@@ -38,60 +35,24 @@ class GeneratedVideo:
         return int(self.frames.shape[0])
 
 
-def _prompt_template(spec: ModelSpec, pipeline: Any) -> dict[str, Any]:
-    """HunyuanVideo's system prompt, with how many of its tokens to crop from the embedding.
-
-    The original Llama tokenizer splits the system prompt into 95 tokens. Any other tokenizer
-    (the tiny model's) is counted here, once, so the crop is right for it too.
-    """
-    from diffusers.pipelines.hunyuan_video.pipeline_hunyuan_video import DEFAULT_PROMPT_TEMPLATE
-
-    template = DEFAULT_PROMPT_TEMPLATE["template"]
-    assert isinstance(template, str)  # typed ``object``: the dict also holds the int ``crop_start``
-    crop_start = spec.prompt_template_crop_start
-    if crop_start is None:
-        prefix = template.split("{}")[0]
-        crop_start = len(pipeline.tokenizer(prefix)["input_ids"])
-    return {"template": template, "crop_start": crop_start}
-
-
 class VideoGenerator:
     """A warm pipeline plus the spec it was loaded for; ``generate`` is safe to call repeatedly."""
 
     def __init__(self, spec: ModelSpec, pipeline: Any):
         self.spec = spec
         self.pipeline = pipeline
-        self._prompt_template = _prompt_template(spec, pipeline)
+        self.adapter = adapter_class(spec.kind)(spec, pipeline)
 
     def generate(self, request: GenerationRequest, on_step: StepCallback | None = None) -> GeneratedVideo:
-        import torch
-
-        # Seeding a CPU generator gives the same initial noise on any device, so a seed
-        # reproduces a video across CPU and GPU runs of the same weights.
-        generator = torch.Generator(device="cpu").manual_seed(request.seed)
-        total = request.num_inference_steps
-
-        def step_end(pipe: Any, step: int, timestep: Any, callback_kwargs: dict[str, Any]) -> dict[str, Any]:
-            if on_step is not None:
-                on_step(step + 1, total)
-            return callback_kwargs
-
-        with torch.inference_mode():
-            output = self.pipeline(
-                prompt=request.prompt,
-                negative_prompt=request.negative_prompt,
-                true_cfg_scale=self.spec.defaults.true_cfg_scale if request.negative_prompt else 1.0,
-                height=request.height,
-                width=request.width,
-                num_frames=request.num_frames,
-                num_inference_steps=request.num_inference_steps,
-                guidance_scale=request.guidance_scale,
-                generator=generator,
-                output_type="np",
-                prompt_template=self._prompt_template,
-                max_sequence_length=self.spec.max_sequence_length,
-                callback_on_step_end=step_end,
+        image_to_video = self.spec.can(Capability.IMAGE_TO_VIDEO)
+        if image_to_video and request.image is None:
+            raise UnsupportedRequestError(f"{self.spec.name} animates an image: the request has none")
+        if not image_to_video and request.image is not None:
+            raise UnsupportedRequestError(f"{self.spec.name} is text-to-video: it takes no image")
+        if request.image is not None and request.image.size != (request.width, request.height):
+            raise UnsupportedRequestError(
+                f"the image is {request.image.size[0]}x{request.image.size[1]}, "
+                f"the video {request.width}x{request.height}"
             )
-        frames = np.asarray(output.frames[0])
-        frames = (np.clip(frames, 0.0, 1.0) * 255).round().astype(np.uint8)
+        frames = self.adapter.generate(request, Progress(request.num_inference_steps, on_step))
         return GeneratedVideo(frames=frames, seed=request.seed)

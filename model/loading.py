@@ -35,6 +35,13 @@ def _import_class(dotted: str) -> Any:
     return getattr(importlib.import_module(module_name), attr)
 
 
+def pipeline_class_for(spec: ModelSpec) -> Any:
+    """The diffusers pipeline class of ``spec``'s kind."""
+    from model.kinds import adapter_class
+
+    return _import_class(adapter_class(spec.kind).pipeline_class)
+
+
 def _dtype(name: str) -> Any:
     import torch
 
@@ -68,7 +75,7 @@ def load_pipeline(spec: ModelSpec, models_dir: Path | str, device: str = "auto")
     dtype = _dtype(spec.dtype if on_gpu else spec.cpu_dtype)
 
     _quiet_loading()
-    pipeline_cls = _import_class(spec.pipeline_class)
+    pipeline_cls = pipeline_class_for(spec)
     pipeline = pipeline_cls.from_pretrained(weights, dtype={"transformer": transformer_dtype, "default": dtype})
 
     if spec.vae_tiling:

@@ -13,9 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from model.spec import ModelDefaults, ModelLimits, ModelSpec, Size
-
-HUNYUANVIDEO_PIPELINE = "diffusers.HunyuanVideoPipeline"
+from model.spec import Kind, ModelDefaults, ModelLimits, ModelSpec, Size
 
 # The 720p and 540p presets of Tencent's reference implementation (sizes are WIDTHxHEIGHT).
 HUNYUANVIDEO_720P = tuple(Size.parse(s) for s in ("1280x720", "720x1280", "1104x832", "832x1104", "960x960"))
@@ -24,8 +22,9 @@ HUNYUANVIDEO_540P = tuple(Size.parse(s) for s in ("960x544", "544x960", "832x624
 HUNYUANVIDEO = ModelSpec(
     name="hunyuanvideo",
     description="HunyuanVideo 13B text-to-video (Tencent), bf16 transformer, 720p and 540p presets.",
-    pipeline_class=HUNYUANVIDEO_PIPELINE,
+    kind=Kind.HUNYUANVIDEO,
     weights_subdir="hunyuanvideo",
+    hub_repository="hunyuanvideo-community/HunyuanVideo",
     limits=ModelLimits(
         sizes=HUNYUANVIDEO_720P + HUNYUANVIDEO_540P,
         max_frames=129,
@@ -47,8 +46,9 @@ HUNYUANVIDEO_TINY = ModelSpec(
         "HunyuanVideo's real diffusers classes at toy sizes with seeded random weights. "
         "Runs on a CPU in seconds; its videos are noise. For development and tests."
     ),
-    pipeline_class=HUNYUANVIDEO_PIPELINE,
+    kind=Kind.HUNYUANVIDEO,
     weights_subdir="hunyuanvideo-tiny",
+    tiny_builder="model.tiny.hunyuanvideo:build_tiny_model",
     limits=ModelLimits(
         sizes=tuple(Size.parse(s) for s in ("128x128", "256x256", "256x144", "144x256")),
         max_frames=65,
@@ -137,4 +137,6 @@ def _spec_from_table(name: str, table: dict[str, Any], registry: ModelRegistry) 
     if "default_size" in table:
         defaults = replace(defaults, size=Size.parse(table.pop("default_size")))
     defaults = replace(defaults, **{_DEFAULT_FIELDS[k]: table.pop(k) for k in list(table) if k in _DEFAULT_FIELDS})
+    if "kind" in table:
+        table["kind"] = Kind(table["kind"])
     return replace(base, name=name, limits=limits, defaults=defaults, **table)

@@ -7,9 +7,35 @@ worker could never run is refused at the door instead of failing minutes later o
 
 from __future__ import annotations
 
+import enum
 import math
 from dataclasses import dataclass, field
 from typing import Any
+
+
+class Capability(enum.StrEnum):
+    """What a model can be asked to do."""
+
+    TEXT_TO_VIDEO = "text_to_video"
+    IMAGE_TO_VIDEO = "image_to_video"
+
+
+class Kind(enum.StrEnum):
+    """A pipeline kind: one diffusers pipeline class and the way it is called (``model.kinds``).
+
+    Checkpoints of one kind share an adapter; a spec names its kind, and the kind fixes what the
+    model can do.
+    """
+
+    HUNYUANVIDEO = "hunyuanvideo"
+    HUNYUANVIDEO_I2V = "hunyuanvideo-i2v"
+    HUNYUANVIDEO_15 = "hunyuanvideo-1.5"
+    HUNYUANVIDEO_15_I2V = "hunyuanvideo-1.5-i2v"
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        image = self in (Kind.HUNYUANVIDEO_I2V, Kind.HUNYUANVIDEO_15_I2V)
+        return frozenset({Capability.IMAGE_TO_VIDEO if image else Capability.TEXT_TO_VIDEO})
 
 
 @dataclass(frozen=True, order=True)
@@ -88,7 +114,7 @@ class ModelSpec:
 
     name: str
     description: str
-    pipeline_class: str
+    kind: Kind
     weights_subdir: str
     limits: ModelLimits
     defaults: ModelDefaults
@@ -101,7 +127,18 @@ class ModelSpec:
     # "count them with this model's own tokenizer", which a tokenizer other than the original needs.
     prompt_template_crop_start: int | None = 95
     max_sequence_length: int = 256
+    # Where to download the weights in diffusers layout (for the operator; nothing downloads here).
+    hub_repository: str | None = None
+    # A tiny twin's builder, ``"module:function"`` taking ``(out_dir, seed=...)`` (``model.tiny``).
+    tiny_builder: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        return self.kind.capabilities
+
+    def can(self, capability: Capability) -> bool:
+        return capability in self.capabilities
 
     def public_info(self) -> dict[str, Any]:
         """The facts a client may see about this model (``GET /v1/models``)."""
@@ -109,6 +146,8 @@ class ModelSpec:
             "id": self.name,
             "object": "model",
             "description": self.description,
+            "kind": self.kind.value,
+            "capabilities": sorted(c.value for c in self.capabilities),
             "sizes": [str(s) for s in self.limits.sizes],
             "max_frames": self.limits.max_frames,
             "fps": {"min": self.limits.min_fps, "max": self.limits.max_fps},

@@ -1,0 +1,113 @@
+"""The tiny twin of HunyuanVideo text-to-video: its real diffusers classes at toy sizes.
+
+Weights cannot be downloaded where this project is developed and tested, so we build a model
+that exercises the exact code path the real 13B checkpoint takes -- ``save_pretrained`` here,
+``DiffusionPipeline.from_pretrained`` in the worker -- with seeded random weights and tokenizers
+trained locally. Everything it generates is noise, by construction.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from model.tiny.marker import write_marker
+from model.tiny.tokenizers import build_clip_tokenizer, build_llama_tokenizer
+
+
+def build_tiny_model(out_dir: Path | str, seed: int = 0) -> Path:
+    """Write a complete HunyuanVideo pipeline in diffusers layout to ``out_dir``.
+
+    Same seed, same bytes: the weights are drawn after ``torch.manual_seed(seed)`` for each
+    component, in a fixed order.
+    """
+    import torch
+    from diffusers import (
+        AutoencoderKLHunyuanVideo,
+        FlowMatchEulerDiscreteScheduler,
+        HunyuanVideoPipeline,
+        HunyuanVideoTransformer3DModel,
+    )
+    from transformers import CLIPTextConfig, CLIPTextModel, LlamaConfig, LlamaModel
+
+    out_dir = Path(out_dir)
+    tokenizer = build_llama_tokenizer()
+    tokenizer_2 = build_clip_tokenizer()
+
+    torch.manual_seed(seed)
+    text_encoder = LlamaModel(
+        LlamaConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=3,
+            num_attention_heads=4,
+            num_key_value_heads=4,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+            max_position_embeddings=512,
+        )
+    )
+    torch.manual_seed(seed)
+    text_encoder_2 = CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=len(tokenizer_2),
+            hidden_size=16,
+            intermediate_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            projection_dim=16,
+            max_position_embeddings=77,
+            bos_token_id=tokenizer_2.bos_token_id,
+            eos_token_id=tokenizer_2.eos_token_id,
+            pad_token_id=tokenizer_2.pad_token_id,
+        )
+    )
+    torch.manual_seed(seed)
+    transformer = HunyuanVideoTransformer3DModel(
+        in_channels=4,
+        out_channels=4,
+        num_attention_heads=2,
+        attention_head_dim=16,
+        num_layers=1,
+        num_single_layers=1,
+        num_refiner_layers=1,
+        mlp_ratio=2.0,
+        patch_size=2,
+        patch_size_t=1,
+        qk_norm="rms_norm",
+        guidance_embeds=True,
+        text_embed_dim=32,
+        pooled_projection_dim=16,
+        rope_axes_dim=(4, 6, 6),
+    )
+    torch.manual_seed(seed)
+    vae = AutoencoderKLHunyuanVideo(
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        down_block_types=("HunyuanVideoDownBlock3D",) * 4,
+        up_block_types=("HunyuanVideoUpBlock3D",) * 4,
+        block_out_channels=(8, 8, 8, 8),
+        layers_per_block=1,
+        act_fn="silu",
+        norm_num_groups=4,
+        scaling_factor=0.476986,
+        spatial_compression_ratio=8,
+        temporal_compression_ratio=4,
+        mid_block_add_attention=True,
+    )
+    scheduler = FlowMatchEulerDiscreteScheduler(shift=7.0)
+
+    pipeline = HunyuanVideoPipeline(
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        transformer=transformer,
+        vae=vae,
+        scheduler=scheduler,
+        text_encoder_2=text_encoder_2,
+        tokenizer_2=tokenizer_2,
+    )
+    pipeline.save_pretrained(out_dir)
+    write_marker(out_dir, "hunyuanvideo-tiny", seed)
+    return out_dir
