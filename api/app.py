@@ -18,11 +18,11 @@ from videogen import broker
 from videogen.accounts.ratelimit import rate_limiter_for
 from videogen.accounts.tiers import load_tiers
 from videogen.housekeeping import reconcile_once
+from videogen.outbound.url_policy import url_policy
 from videogen.secret_box import secret_box
 from videogen.settings import Settings, get_settings
 from videogen.storage import Storage, storage_from_settings
 from videogen.videos.submission import VideoSubmitter
-from videogen.webhooks.url_policy import url_policy
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.secret_box = secret_box(settings)
     app.state.webhook_policy = url_policy(settings)
     app.state.submitter = VideoSubmitter(
-        settings, app.state.registry, app.state.tiers, app.state.rate_limiter, app.state.webhook_policy
+        settings,
+        app.state.registry,
+        app.state.tiers,
+        app.state.rate_limiter,
+        app.state.webhook_policy,
+        app.state.storage,
     )
     install_error_handlers(app)
     app.include_router(videos.router)

@@ -20,11 +20,11 @@ from videogen.accounts.tables import ApiKey
 from videogen.accounts.tiers import TierCatalog
 from videogen.database import session_scope
 from videogen.errors import AuthenticationError, PermissionDeniedError
+from videogen.outbound.url_policy import WebhookURLPolicy
 from videogen.secret_box import SecretBox
 from videogen.settings import Settings
 from videogen.storage import Storage
 from videogen.videos.submission import VideoSubmitter
-from videogen.webhooks.url_policy import WebhookURLPolicy
 
 
 def get_settings(request: Request) -> Settings:

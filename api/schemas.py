@@ -16,6 +16,15 @@ MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 MetadataValue = Annotated[str, StringConstraints(max_length=512)]
 
 
+class ImageReference(BaseModel):
+    """OpenAI's JSON form of ``input_reference``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    image_url: str | None = Field(None, description="A data: URL (base64) or an https URL of a PNG, JPEG or WebP.")
+    file_id: str | None = Field(None, description="Not supported here: send the image itself or an image_url.")
+
+
 class VideoCreateRequest(BaseModel):
     """Body of ``POST /v1/videos``, as JSON or multipart/form-data (what the ``openai`` SDK sends)."""
 
@@ -39,6 +48,24 @@ class VideoCreateRequest(BaseModel):
         description="Where to POST this video's video.completed / video.failed / video.cancelled event, signed with "
         "your organization's webhook secret (POST /v1/webhook_secret).",
     )
+    input_reference: ImageReference | None = Field(
+        None,
+        description="The image to animate (image-to-video). In multipart/form-data: the file part "
+        "`input_reference`. In JSON: {image_url}.",
+    )
+    input_fit: Literal["exact", "crop", "pad"] | None = Field(
+        None,
+        description="How an input_reference of another size becomes the video's size: exact (default, OpenAI's "
+        "rule: it must already match), crop (cover, center crop) or pad (fit inside, black bars).",
+    )
+
+
+class VideoRemixRequest(BaseModel):
+    """Body of ``POST /v1/videos/{id}/remix``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field(description="The new prompt; everything else (and the seed) comes from the source video.")
 
 
 class VideoList(BaseModel):
@@ -61,8 +88,12 @@ class ModelObject(BaseModel):
     created: int = 0
     owned_by: str = "videogen"
     description: str
+    kind: str = Field(description="The pipeline kind, e.g. hunyuanvideo, hunyuanvideo-i2v, hunyuanvideo-1.5.")
+    capabilities: list[str] = Field(description="text_to_video and/or image_to_video (takes input_reference).")
     sizes: list[str]
     max_frames: int
+    fps: dict[str, int]
+    num_inference_steps: dict[str, int]
     defaults: dict[str, str | int | float]
 
 
@@ -90,6 +121,7 @@ class TierObject(BaseModel):
     name: str
     description: str
     models: list[str]
+    capabilities: list[str]
     max_seconds: float
     max_size: str
     max_steps: int

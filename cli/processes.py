@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.output import console, redact
+from cli.output import console, domain_errors, redact
 from videogen.settings import Settings, get_settings
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -48,26 +48,50 @@ def db_upgrade() -> None:
 
 @model_app.command("build-tiny")
 def model_build_tiny(
-    out: Annotated[Path | None, typer.Option(help="Directory to write. Default: MODELS_DIR/hunyuanvideo-tiny.")] = None,
+    model: Annotated[
+        list[str] | None, typer.Option("--model", "-m", help="Only this tiny twin (repeatable). Default: all.")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the random weights.")] = 0,
     force: Annotated[bool, typer.Option(help="Rebuild even if it exists.")] = False,
 ) -> None:
-    """Build hunyuanvideo-tiny: HunyuanVideo's classes at toy sizes, random weights (output is noise)."""
-    target = build_tiny_if_missing(get_settings(), out=out, seed=seed, force=force)
-    console.print(f"[green]hunyuanvideo-tiny ready[/green] at {target}")
+    """Build the tiny twins (each kind's real classes at toy sizes, random weights: output is noise)
+    into MODELS_DIR, reusing those already there."""
+    from model import ModelRegistry
+
+    settings = get_settings()
+    registry = ModelRegistry.from_file(settings.models_file)
+    names = model or [name for name in registry.names() if registry.get(name).tiny_builder]
+    with domain_errors():
+        built = build_tiny_if_missing(settings, names, seed=seed, force=force)
+    for name in names:
+        state = "built" if name in built else "already there"
+        console.print(f"[green]{name}[/green] {state}: {settings.models_dir}/{registry.get(name).weights_subdir}")
 
 
-def build_tiny_if_missing(settings: Settings, out: Path | None = None, seed: int = 0, force: bool = False) -> Path:
-    from model.registry import HUNYUANVIDEO_TINY
+def build_tiny_if_missing(
+    settings: Settings, names: list[str] | None = None, seed: int = 0, force: bool = False
+) -> list[str]:
+    """Build the tiny twins among ``names`` (default: the served models) that are missing; the
+    names of those built."""
+    from model import ModelRegistry, UnknownModelError
+    from model.tiny import build_tiny, is_built
+    from videogen.errors import InvalidRequestError
 
     assert settings.models_dir is not None
-    target = out or settings.models_dir / HUNYUANVIDEO_TINY.weights_subdir
-    if force or not (target / "model_index.json").is_file():
-        from model.tiny import build_tiny_model
-
-        with console.status(f"building hunyuanvideo-tiny in {target}"):
-            build_tiny_model(target, seed=seed)
-    return target
+    registry = ModelRegistry.from_file(settings.models_file)
+    built: list[str] = []
+    for name in names if names is not None else settings.models:
+        try:
+            spec = registry.get(name)
+        except UnknownModelError as exc:
+            raise InvalidRequestError(str(exc), param="model") from None
+        target = settings.models_dir / spec.weights_subdir
+        if spec.tiny_builder is None or (is_built(target) and not force):
+            continue
+        with console.status(f"building {name} in {target}"):
+            build_tiny(spec, target, seed=seed)
+        built.append(name)
+    return built
 
 
 @model_app.command("list")
@@ -78,13 +102,14 @@ def model_list() -> None:
 
     settings = get_settings()
     registry = ModelRegistry.from_file(settings.models_file)
-    table = Table("model", "served", "weights", "sizes", "max frames")
+    table = Table("model", "capabilities", "served", "weights", "sizes", "max frames")
     for name in registry.names():
         spec = registry.get(name)
         weights = weights_dir_for(spec, settings.models_dir or Path("."))
         present = (weights / "model_index.json").is_file()
         table.add_row(
             name,
+            ", ".join(sorted(spec.capabilities)),
             "yes" if name in settings.models else "no",
             f"[green]{weights}[/green]" if present else f"[red]missing: {weights}[/red]",
             ", ".join(str(s) for s in spec.limits.sizes),
@@ -208,13 +233,12 @@ def dev(
     host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
 ) -> None:
-    """The whole embedded stack in one command: migrate, build the tiny model, run the API, a worker
-    and a webhook worker."""
+    """The whole embedded stack in one command: migrate, build the served tiny twins that are missing,
+    run the API, a worker and a webhook worker."""
     settings = get_settings()
     host, port = host or settings.api_host, port or settings.api_port
     upgrade_database(settings)
-    if "hunyuanvideo-tiny" in settings.models:
-        build_tiny_if_missing(settings)
+    build_tiny_if_missing(settings)
     processes = [
         subprocess.Popen(_serve_command(settings, host, port)),
         subprocess.Popen(_worker_command(settings, [])),

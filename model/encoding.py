@@ -1,8 +1,9 @@
-"""Frames to files: an H.264 MP4 that plays everywhere, and a thumbnail."""
+"""Frames to files: an H.264 MP4 that plays everywhere, a thumbnail and a spritesheet."""
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -48,4 +49,47 @@ def encode_thumbnail(frames: np.ndarray, quality: int = 85) -> bytes:
     frame = frames[len(frames) // 2]
     buffer = io.BytesIO()
     Image.fromarray(frame).save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+# The spritesheet: a preview strip of evenly spaced frames, for scrubbing UIs and quick review.
+SPRITESHEET_FRAMES = 16
+SPRITESHEET_COLUMNS = 4
+SPRITESHEET_TILE_WIDTH = 256
+
+
+@dataclass(frozen=True)
+class SpritesheetLayout:
+    """Where each frame is in a spritesheet: ``frames`` tiles of ``tile_width`` x ``tile_height``,
+    left to right then top to bottom, ``columns`` per row; tile i shows video frame ``indices[i]``."""
+
+    indices: tuple[int, ...]
+    columns: int
+    rows: int
+    tile_width: int
+    tile_height: int
+
+
+def spritesheet_layout(num_frames: int, width: int, height: int) -> SpritesheetLayout:
+    """Up to 16 frames evenly spaced from the first to the last, 4 per row, each scaled to at
+    most 256 pixels wide (never up), keeping the aspect ratio."""
+    count = min(SPRITESHEET_FRAMES, num_frames)
+    indices = tuple(round(i * (num_frames - 1) / max(count - 1, 1)) for i in range(count))
+    columns = min(SPRITESHEET_COLUMNS, count)
+    tile_width = min(width, SPRITESHEET_TILE_WIDTH)
+    tile_height = max(1, round(height * tile_width / width))
+    return SpritesheetLayout(indices, columns, -(-count // columns), tile_width, tile_height)
+
+
+def encode_spritesheet(frames: np.ndarray, quality: int = 85) -> bytes:
+    """A JPEG grid of evenly spaced frames (``spritesheet_layout`` says where each one is)."""
+    num_frames, height, width, _ = frames.shape
+    layout = spritesheet_layout(num_frames, width, height)
+    sheet = Image.new("RGB", (layout.columns * layout.tile_width, layout.rows * layout.tile_height))
+    for tile, index in enumerate(layout.indices):
+        image = Image.fromarray(frames[index]).resize((layout.tile_width, layout.tile_height), Image.Resampling.LANCZOS)
+        row, column = divmod(tile, layout.columns)
+        sheet.paste(image, (column * layout.tile_width, row * layout.tile_height))
+    buffer = io.BytesIO()
+    sheet.save(buffer, format="JPEG", quality=quality)
     return buffer.getvalue()

@@ -123,8 +123,9 @@ class ModelSpec:
     cpu_dtype: str = "float32"
     vae_tiling: bool = True
     cpu_offload: bool = False
-    # Tokens of HunyuanVideo's system prompt to drop from the Llama embedding. ``None`` means
-    # "count them with this model's own tokenizer", which a tokenizer other than the original needs.
+    # Tokens of the kind's system prompt to drop from the text embedding (95 for HunyuanVideo's
+    # Llama, 103 for its I2V LLaVA, 108 for 1.5's Qwen2.5-VL). ``None`` means "count them with this
+    # model's own tokenizer", which a tokenizer other than the original (a tiny twin's) needs.
     prompt_template_crop_start: int | None = 95
     max_sequence_length: int = 256
     # Where to download the weights in diffusers layout (for the operator; nothing downloads here).

@@ -27,6 +27,7 @@ from cli.main import upgrade_database
 from videogen.accounts.tables import Organization
 from videogen.database import session_scope
 from videogen.ids import new_id
+from videogen.outbound.url_policy import url_policy
 from videogen.secret_box import secret_box
 from videogen.settings import Settings
 from videogen.videos import jobs
@@ -34,7 +35,6 @@ from videogen.videos.tables import Video, VideoStatus
 from videogen.webhooks import endpoints
 from videogen.webhooks.sender import WebhookSender
 from videogen.webhooks.tables import WebhookDelivery
-from videogen.webhooks.url_policy import url_policy
 
 HOST = "127.0.0.2"
 

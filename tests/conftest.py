@@ -33,7 +33,15 @@ import redis
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from tests.helpers import ADMIN_TOKEN, BROKEN_MODEL, MISFIT_MODEL, WEBHOOK_DISABLE_AFTER_SECONDS
+from tests.helpers import (
+    ADMIN_TOKEN,
+    BROKEN_MODEL,
+    IMAGE_TO_VIDEO_TWINS,
+    INPUT_IMAGE_MAX_BYTES,
+    MISFIT_MODEL,
+    SERVED_TINY_TWINS,
+    WEBHOOK_DISABLE_AFTER_SECONDS,
+)
 from tests.stack import ServiceStack, free_port, make_broken_model, wait_until
 from tests.webhook_receiver import HOST as RECEIVER_HOST
 from tests.webhook_receiver import WebhookReceiver
@@ -61,8 +69,9 @@ default_size = "136x136"
 # Days of webhook retries, compressed into seconds.
 WEBHOOK_RETRY_SCHEDULE = [0.5, 0.5, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
 # Tiers for the test run: generous ones for tests about other things, tight ones to hit limits.
-TIERS_TOML = "\n".join(
-    f"""
+TIERS_TOML = (
+    "\n".join(
+        f"""
 [tiers.{name}]
 models = {models}
 max_seconds = {max_seconds}
@@ -74,24 +83,40 @@ video_seconds_per_day = {daily}
 priority = {priority}
 retention_hours = 24
 """
-    for name, models, max_seconds, max_size, max_steps, rpm, concurrent, daily, priority in [
-        ("enterprise", '["*"]', 10, "256x256", 200, 100_000, 1000, 1_000_000, 9),
-        ("internal-testing", '["hunyuanvideo-tiny"]', 10, "256x256", 200, 100_000, 1000, 1_000_000, 1),
-        ("restricted", '["hunyuanvideo-tiny"]', 2, "128x128", 4, 100_000, 1000, 1_000_000, 5),
-        ("rate-limited", '["*"]', 10, "256x256", 200, 3, 1000, 1_000_000, 5),
-        ("five-at-once", '["*"]', 10, "256x256", 200, 100_000, 5, 1_000_000, 5),
-        ("five-seconds-a-day", '["*"]', 10, "256x256", 200, 100_000, 1000, 5, 5),
-    ]
+        for name, models, max_seconds, max_size, max_steps, rpm, concurrent, daily, priority in [
+            ("enterprise", '["*"]', 10, "256x256", 200, 100_000, 1000, 1_000_000, 9),
+            ("internal-testing", '["hunyuanvideo-tiny"]', 10, "256x256", 200, 100_000, 1000, 1_000_000, 1),
+            ("restricted", '["hunyuanvideo-tiny"]', 2, "128x128", 4, 100_000, 1000, 1_000_000, 5),
+            ("rate-limited", '["*"]', 10, "256x256", 200, 3, 1000, 1_000_000, 5),
+            ("five-at-once", '["*"]', 10, "256x256", 200, 100_000, 5, 1_000_000, 5),
+            ("five-seconds-a-day", '["*"]', 10, "256x256", 200, 100_000, 1000, 5, 5),
+        ]
+    )
+    + """
+[tiers.text-only]
+models = ["*"]
+capabilities = ["text_to_video"]
+max_seconds = 10
+max_size = "256x256"
+max_steps = 200
+requests_per_minute = 100000
+max_concurrent_jobs = 1000
+video_seconds_per_day = 1000000
+priority = 5
+retention_hours = 24
+"""
 )
 
 
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """hunyuanvideo-tiny built by the CLI, plus a deliberately corrupted copy."""
-    from model.tiny import build_tiny_model
+    """Every tiny twin the service serves in tests, plus a deliberately corrupted copy."""
+    from model import ModelRegistry
+    from model.tiny import build_missing
 
     root = tmp_path_factory.mktemp("models")
-    build_tiny_model(root / "hunyuanvideo-tiny", seed=0)
+    registry = ModelRegistry()
+    build_missing([registry.get(name) for name in SERVED_TINY_TWINS], root)
     make_broken_model(root / "hunyuanvideo-tiny", root / BROKEN_MODEL)
     (root / "models.toml").write_text(MODELS_TOML)
     (root / "tiers.toml").write_text(TIERS_TOML)
@@ -104,7 +129,10 @@ def _base_env(models_dir: Path, data_dir: Path) -> dict[str, str]:
         VIDEOGEN_DATA_DIR=str(data_dir),
         VIDEOGEN_MODELS_DIR=str(models_dir),
         VIDEOGEN_MODELS_FILE=str(models_dir / "models.toml"),
-        VIDEOGEN_MODELS=f'["hunyuanvideo-tiny", "{BROKEN_MODEL}", "{MISFIT_MODEL}"]',
+        VIDEOGEN_MODELS=json.dumps([*SERVED_TINY_TWINS, BROKEN_MODEL, MISFIT_MODEL]),
+        VIDEOGEN_DEFAULT_IMAGE_MODEL=IMAGE_TO_VIDEO_TWINS[0],
+        VIDEOGEN_WORKER_LOADED_MODELS=str(len(SERVED_TINY_TWINS) + 1),
+        VIDEOGEN_INPUT_IMAGE_MAX_BYTES=str(INPUT_IMAGE_MAX_BYTES),
         VIDEOGEN_DEVICE="cpu",
         VIDEOGEN_TIERS_FILE=str(models_dir / "tiers.toml"),
         VIDEOGEN_DEFAULT_TIER="enterprise",

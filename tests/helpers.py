@@ -24,6 +24,12 @@ ADMIN_TOKEN = "test-admin-token"
 # weights that do not load, and a size preset the pipeline rejects once it runs.
 BROKEN_MODEL = "tiny-broken"
 MISFIT_MODEL = "tiny-misfit"
+# The tiny twins the test service serves: each pipeline kind's real classes at toy sizes.
+TEXT_TO_VIDEO_TWINS = ["hunyuanvideo-tiny", "hunyuanvideo-1.5-tiny"]
+IMAGE_TO_VIDEO_TWINS = ["hunyuanvideo-i2v-tiny", "hunyuanvideo-i2v-33ch-tiny", "hunyuanvideo-1.5-i2v-tiny"]
+SERVED_TINY_TWINS = [*TEXT_TO_VIDEO_TWINS, *IMAGE_TO_VIDEO_TWINS]
+# The largest input image the test service accepts (small, so "too large" is cheap to send).
+INPUT_IMAGE_MAX_BYTES = 512 * 1024
 # A webhook endpoint failing for this long is disabled (days in production, seconds here).
 WEBHOOK_DISABLE_AFTER_SECONDS = 6
 

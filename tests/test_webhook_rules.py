@@ -20,9 +20,9 @@ from cryptography.x509.oid import NameOID
 
 from tests.webhook_receiver import HOST as RECEIVER_HOST
 from tests.webhook_receiver import Script, WebhookReceiver
+from videogen.outbound.transport import parse_retry_after, send
+from videogen.outbound.url_policy import WebhookResolutionError, WebhookURLError, WebhookURLPolicy
 from videogen.webhooks.sender import retry_delay
-from videogen.webhooks.transport import parse_retry_after, send
-from videogen.webhooks.url_policy import WebhookResolutionError, WebhookURLError, WebhookURLPolicy
 
 PUBLIC_IP = "93.184.215.14"
 

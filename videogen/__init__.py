@@ -7,13 +7,15 @@ Three domains, each a folder with its tables and small modules of one job each:
 - ``videogen.accounts``: who may do what: organizations, API keys, tiers, access requests,
   usage, rate limits.
 - ``videogen.webhooks``: telling clients what happened: endpoints, events, the outbox, signed
-  delivery with retries, the URL policy.
+  delivery with retries.
 
-And the infrastructure they share: ``settings`` (all configuration), ``database`` (engines, the
-unit of work, ``after_commit``, column types), ``tables`` (every table, for Alembic), ``storage``
-(local disk or S3), ``broker`` (Celery and nudges), ``embedded_broker``, ``errors`` (typed errors,
-mapped to HTTP once in ``api.errors``), ``ids``, ``pagination``, ``secret_box`` (secrets at rest)
-and ``housekeeping`` (the reconciler's round).
+And the infrastructure they share: ``outbound`` (requests to hosts clients name: the SSRF policy
+and a hardened transport, for webhook deliveries and input image URLs), ``settings`` (all
+configuration), ``database`` (engines, the unit of work, ``after_commit``, column types),
+``tables`` (every table, for Alembic), ``storage`` (local disk or S3), ``broker`` (Celery and
+nudges), ``embedded_broker``, ``errors`` (typed errors, mapped to HTTP once in ``api.errors``),
+``ids``, ``pagination``, ``secret_box`` (secrets at rest) and ``housekeeping`` (the reconciler's
+round).
 
 Dependencies point one way: ``api``, ``worker`` and ``cli`` use ``videogen``; ``videogen`` uses
 ``model``; nothing here imports ``api``, ``worker`` or ``cli``. Domain functions add and flush;

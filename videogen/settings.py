@@ -49,10 +49,14 @@ class Settings(BaseSettings):
     models_dir: Path | None = Field(None, description="Root of model weights directories. Default: DATA_DIR/models.")
     models_file: Path | None = Field(None, description="TOML file declaring extra models (see model/registry.py).")
     models: list[str] = Field(
-        default_factory=lambda: ["hunyuanvideo-tiny"],
+        default_factory=lambda: ["hunyuanvideo-tiny", "hunyuanvideo-i2v-tiny"],
         description="Models this deployment serves (JSON list). Requests for others are refused.",
     )
     default_model: str = Field("hunyuanvideo-tiny", description="Model used when a request names none.")
+    default_image_model: str = Field(
+        "hunyuanvideo-i2v-tiny",
+        description="Model used when a request with an input_reference image names none (an image-to-video model).",
+    )
     device: str = Field("auto", description="Torch device for workers: auto, cuda, cuda:1, cpu.")
 
     # --- organizations, tiers, limits --------------------------------------------------------
@@ -116,6 +120,12 @@ class Settings(BaseSettings):
         30.0, description="How often the API looks for lost jobs (0 disables; `videogen reconcile` runs it once)."
     )
 
+    worker_loaded_models: int = Field(
+        1,
+        ge=1,
+        description="Pipelines a worker keeps loaded at once (least recently used goes first). One per GPU for "
+        "real models; more only where they fit together (several tiny twins, or a GPU with room for two).",
+    )
     worker_metrics_port: int | None = Field(
         None, description="If set, each worker serves Prometheus metrics on this port."
     )
@@ -124,6 +134,15 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", description="Bind address of `videogen serve`.")
     api_port: int = Field(8000, description="Port of `videogen serve`.")
     max_metadata_pairs: int = Field(16, description="Most keys in a video's metadata map.")
+    input_image_max_bytes: int = Field(
+        10 * 1024 * 1024, description="Largest input_reference image accepted, in bytes (upload or fetched)."
+    )
+    input_image_max_pixels: int = Field(
+        40_000_000, description="Most pixels an input_reference image may declare (refuses decompression bombs)."
+    )
+    input_image_fetch_timeout_seconds: float = Field(
+        10.0, description="Total time to fetch an input_reference given as an https URL."
+    )
     log_level: str = Field("INFO", description="Python logging level.")
 
     @model_validator(mode="after")

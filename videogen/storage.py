@@ -35,6 +35,8 @@ class ObjectNotFoundError(FileNotFoundError):
 class Storage(Protocol):
     def put_file(self, key: str, path: Path, content_type: str) -> None: ...
 
+    def put_bytes(self, key: str, data: bytes, content_type: str) -> None: ...
+
     def open(self, key: str) -> StoredObject: ...
 
     def delete_prefix(self, prefix: str) -> None: ...
@@ -62,6 +64,13 @@ class LocalStorage:
         partial = target.with_suffix(target.suffix + ".partial")
         shutil.copyfile(path, partial)
         partial.replace(target)  # atomic: readers never see half a file
+
+    def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(target.suffix + ".partial")
+        partial.write_bytes(data)
+        partial.replace(target)
 
     def open(self, key: str) -> StoredObject:
         path = self._path(key)
@@ -123,6 +132,9 @@ class S3Storage:
     def put_file(self, key: str, path: Path, content_type: str) -> None:
         self.client.upload_file(str(path), self.bucket, self._key(key), ExtraArgs={"ContentType": content_type})
 
+    def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type)
+
     def open(self, key: str) -> StoredObject:
         from botocore.exceptions import ClientError
 
@@ -146,6 +158,11 @@ class S3Storage:
         if filename:
             params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
         return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
+
+
+def read_bytes(storage: Storage, key: str) -> bytes:
+    """A whole (small) object, such as an input image."""
+    return b"".join(storage.open(key).chunks)
 
 
 def storage_from_settings(settings: Settings) -> Storage:

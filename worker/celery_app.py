@@ -31,7 +31,7 @@ def get_runner() -> JobRunner:
         settings=settings,
         storage=storage_from_settings(settings),
         registry=ModelRegistry.from_file(settings.models_file),
-        pipelines=PipelineCache(settings.models_dir, settings.device),
+        pipelines=PipelineCache(settings.models_dir, settings.device, max_loaded=settings.worker_loaded_models),
     )
 
 

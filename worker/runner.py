@@ -7,6 +7,7 @@ no failure leaves a job ``in_progress``.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import socket
@@ -18,14 +19,15 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
+from PIL import Image
 from sqlalchemy import select
 
 from model import ModelRegistry
-from model.encoding import encode_mp4, encode_thumbnail
+from model.encoding import encode_mp4, encode_spritesheet, encode_thumbnail
 from model.generation import GenerationRequest
 from videogen.database import session_scope
 from videogen.settings import Settings
-from videogen.storage import Storage
+from videogen.storage import Storage, read_bytes
 from videogen.videos import jobs
 from videogen.videos.assets import CONTENT_TYPES, asset_key, attempt_prefix
 from videogen.videos.tables import Video, VideoStatus
@@ -165,17 +167,17 @@ class JobRunner:
             except Exception as exc:
                 log.exception("loading %s failed", video.model)
                 raise ModelLoadError(video.model, exc) from exc
-            result = generator.generate(_generation_request(video), on_step=heartbeat.on_step)
+            result = generator.generate(self._generation_request(video), on_step=heartbeat.on_step)
             if heartbeat.cancelled.is_set():
                 raise JobCancelledError(video.id)
             heartbeat.progress = 95
             video_path = encode_mp4(result.frames, video.fps, scratch / "video.mp4")
-            thumbnail_path = scratch / "thumbnail.jpg"
-            thumbnail_path.write_bytes(encode_thumbnail(result.frames))
             video_key = asset_key(video.id, video.attempts, "video")
             thumbnail_key = asset_key(video.id, video.attempts, "thumbnail")
+            spritesheet_key = asset_key(video.id, video.attempts, "spritesheet")
             self.storage.put_file(video_key, video_path, CONTENT_TYPES["video"])
-            self.storage.put_file(thumbnail_key, thumbnail_path, CONTENT_TYPES["thumbnail"])
+            self.storage.put_bytes(thumbnail_key, encode_thumbnail(result.frames), CONTENT_TYPES["thumbnail"])
+            self.storage.put_bytes(spritesheet_key, encode_spritesheet(result.frames), CONTENT_TYPES["spritesheet"])
             with session_scope(self.settings.database_url) as session:
                 done = jobs.complete(
                     session,
@@ -183,6 +185,7 @@ class JobRunner:
                     attempt=video.attempts,
                     video_key=video_key,
                     thumbnail_key=thumbnail_key,
+                    spritesheet_key=spritesheet_key,
                     video_bytes=video_path.stat().st_size,
                     retention=timedelta(hours=video.retention_hours),
                 )
@@ -195,8 +198,14 @@ class JobRunner:
         except Exception:  # noqa: BLE001 - leftover files are not worth failing over
             log.warning("could not remove assets of %s", video.id, exc_info=True)
 
+    def _generation_request(self, video: Video) -> GenerationRequest:
+        image = None
+        if video.input_image_key is not None:
+            image = Image.open(io.BytesIO(read_bytes(self.storage, video.input_image_key))).convert("RGB")
+        return _generation_request(video, image)
 
-def _generation_request(video: Video) -> GenerationRequest:
+
+def _generation_request(video: Video, image: Image.Image | None) -> GenerationRequest:
     return GenerationRequest(
         prompt=video.prompt,
         negative_prompt=video.negative_prompt,
@@ -206,6 +215,7 @@ def _generation_request(video: Video) -> GenerationRequest:
         num_inference_steps=video.num_inference_steps,
         guidance_scale=video.guidance_scale,
         seed=video.seed,
+        image=image,
     )
 
 

@@ -14,13 +14,7 @@ router = APIRouter(prefix="/v1/models", tags=["models"])
 
 def _model_object(spec: ModelSpec) -> ModelObject:
     info = spec.public_info()
-    return ModelObject(
-        id=spec.name,
-        description=spec.description,
-        sizes=info["sizes"],
-        max_frames=spec.limits.max_frames,
-        defaults=info["defaults"],
-    )
+    return ModelObject.model_validate(info)
 
 
 @router.get("", response_model=ModelList, summary="List the models served here")

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import json
-import re
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
-from starlette.datastructures import UploadFile
 
 from api.deps import ApiKeyDep, SessionDep, SettingsDep, StorageDep, SubmitterDep
-from api.schemas import ErrorResponse, VideoCreateRequest, VideoDeleted, VideoList, VideoObject
+from api.request_bodies import read_create_body
+from api.schemas import ErrorResponse, VideoCreateRequest, VideoDeleted, VideoList, VideoObject, VideoRemixRequest
 from api.serializers import cursor_list
-from videogen.errors import InvalidRequestError, NotFoundError, RequestTooLargeError, UnsupportedMediaTypeError
+from videogen.errors import InvalidRequestError, NotFoundError
+from videogen.settings import Settings
 from videogen.storage import ObjectNotFoundError
 from videogen.videos import service
-from videogen.videos.assets import CONTENT_TYPES, EXTENSIONS
+from videogen.videos.assets import CONTENT_TYPES, EXTENSIONS, Variant
 from videogen.videos.parameters import VideoRequest
 
 router = APIRouter(
@@ -26,66 +26,57 @@ router = APIRouter(
     responses={code: {"model": ErrorResponse} for code in (400, 401, 404)},
 )
 
-_METADATA_FIELD = re.compile(r"metadata\[(.+)\]")
-# A create request is a prompt and a few numbers; anything near this size is a mistake or abuse.
-MAX_BODY_BYTES = 256 * 1024
+# OpenAI's Videos API endpoints that videogen does not offer, and what to use instead. Declared
+# before ``/{video_id}`` so that ``GET /v1/videos/edits`` is not read as a video id.
+UNSUPPORTED_ENDPOINTS = {
+    "edits": "video edits (POST /v1/videos/edits); remix a completed video with POST /v1/videos/{id}/remix",
+    "extensions": "video extensions (POST /v1/videos/extensions)",
+    "characters": "characters (/v1/videos/characters)",
+}
 
 
-async def _read_body(request: Request) -> dict[str, Any]:
-    """The create parameters from JSON or a form, as one dict for the pydantic model.
+def _unsupported(feature: str) -> Callable[[], None]:
+    def endpoint() -> None:
+        raise NotFoundError(
+            f"This server does not offer OpenAI's {UNSUPPORTED_ENDPOINTS[feature]}.", code="unsupported_endpoint"
+        )
 
-    Forms carry ``metadata`` the way the ``openai`` SDK encodes nested objects
-    (``metadata[key]=value``) or as a JSON string.
-    """
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise RequestTooLargeError(f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.")
-    if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        form = await request.form()
-        data: dict[str, Any] = {}
-        metadata: dict[str, Any] = {}
-        for key, value in form.multi_items():
-            if isinstance(value, UploadFile) or key == "input_reference":
-                raise InvalidRequestError(
-                    "input_reference (image-to-video) is not supported by this server yet.",
-                    param="input_reference",
-                    code="unsupported_parameter",
-                )
-            if match := _METADATA_FIELD.fullmatch(key):
-                metadata[match.group(1)] = value
-            elif key == "metadata":
-                try:
-                    data["metadata"] = json.loads(value)
-                except ValueError:
-                    raise InvalidRequestError("metadata must be a JSON object of strings", param="metadata") from None
-            else:
-                data[key] = value
-        if metadata:
-            data["metadata"] = {**data.get("metadata", {}), **metadata}
-        return data
-    if content_type in ("application/json", ""):
-        raw = await request.body()
-        if len(raw) > MAX_BODY_BYTES:
-            raise RequestTooLargeError(f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.")
-        try:
-            data = json.loads(raw)
-        except ValueError as exc:
+    return endpoint
+
+
+for _feature in UNSUPPORTED_ENDPOINTS:
+    for _path in (f"/{_feature}", f"/{_feature}/{{rest:path}}"):
+        router.add_api_route(
+            _path, _unsupported(_feature), methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
+        )
+
+
+# A create request is a prompt and a few numbers, plus at most one image (base64 in JSON adds a third).
+MAX_TEXT_BODY_BYTES = 256 * 1024
+
+
+def _body_limit(settings: Settings) -> int:
+    return MAX_TEXT_BODY_BYTES + settings.input_image_max_bytes * 4 // 3
+
+
+def _video_request(body: VideoCreateRequest, upload: bytes | None) -> VideoRequest:
+    """The wire request as the domain's ``VideoRequest`` (the image as bytes or as its URL)."""
+    reference: bytes | str | None = upload
+    if body.input_reference is not None:
+        if body.input_reference.file_id is not None or body.input_reference.image_url is None:
             raise InvalidRequestError(
-                f"We could not parse the JSON body of your request ({exc}).", code="invalid_json"
-            ) from None
-        if not isinstance(data, dict):
-            raise InvalidRequestError("The request body must be a JSON object.", code="invalid_json")
-        if "input_reference" in data:
-            raise InvalidRequestError(
-                "input_reference (image-to-video) is not supported by this server yet.",
+                "input_reference by file_id is not supported here: upload the image as the input_reference file "
+                'part, or send {"image_url": "data:image/png;base64,..."} (or an https URL).',
                 param="input_reference",
                 code="unsupported_parameter",
             )
-        return data
-    raise UnsupportedMediaTypeError(
-        f"Unsupported Content-Type {content_type!r}; send application/json or multipart/form-data."
-    )
+        if upload is not None:
+            raise InvalidRequestError(
+                "Send input_reference once: as a file or as an image_url.", param="input_reference"
+            )
+        reference = body.input_reference.image_url
+    fields = body.model_dump(exclude={"input_reference"})
+    return VideoRequest(**fields, input_reference=reference)
 
 
 _CREATE_BODY_SCHEMA = {"$ref": "#/components/schemas/VideoCreateRequest"}
@@ -113,8 +104,8 @@ _CREATE_BODY_SCHEMA = {"$ref": "#/components/schemas/VideoCreateRequest"}
 async def create_video(
     request: Request, response: Response, submitter: SubmitterDep, session: SessionDep, api_key: ApiKeyDep
 ) -> VideoObject:
-    body = VideoCreateRequest.model_validate(await _read_body(request))
-    video_request = VideoRequest(**body.model_dump())
+    raw = await read_create_body(request, _body_limit(submitter.settings))
+    video_request = _video_request(VideoCreateRequest.model_validate(raw.fields), raw.upload)
     idempotency_key = request.headers.get("idempotency-key")
 
     def submit() -> VideoObject:
@@ -125,6 +116,28 @@ async def create_video(
         return service.describe(session, submission.video)
 
     return await run_in_threadpool(submit)
+
+
+@router.post(
+    "/{video_id}/remix",
+    response_model=VideoObject,
+    summary="Remix a completed video: same parameters, input image and seed, a new prompt",
+    responses={403: {"model": ErrorResponse}, 409: {"model": ErrorResponse}, 429: {"model": ErrorResponse}},
+)
+def remix_video(
+    video_id: str,
+    body: VideoRemixRequest,
+    request: Request,
+    response: Response,
+    submitter: SubmitterDep,
+    session: SessionDep,
+    api_key: ApiKeyDep,
+) -> VideoObject:
+    submission = submitter.remix(session, api_key, video_id, body.prompt, request.headers.get("idempotency-key"))
+    response.headers.update(submission.rate_limit.headers())
+    if submission.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return service.describe(session, submission.video)
 
 
 @router.get("", response_model=VideoList, summary="List videos")
@@ -169,12 +182,11 @@ def download_content(
     session: SessionDep,
     storage: StorageDep,
     api_key: ApiKeyDep,
-    variant: Annotated[Literal["video", "thumbnail", "spritesheet"], Query()] = "video",
+    variant: Annotated[
+        Variant,
+        Query(description="video (MP4), thumbnail (JPEG, the middle frame) or spritesheet (JPEG grid of frames)."),
+    ] = "video",
 ) -> Response:
-    if variant == "spritesheet":
-        raise InvalidRequestError(
-            "The spritesheet variant is not supported.", param="variant", code="unsupported_variant"
-        )
     video = service.get_video(session, api_key.organization_id, video_id)
     key = service.content_key(video, variant)
     filename = f"{video.id}.{EXTENSIONS[variant]}"

@@ -93,3 +93,71 @@ def build_clip_tokenizer(vocab_size: int = 512) -> PreTrainedTokenizerFast:
         padding_side="right",
         model_max_length=77,
     )
+
+
+if TYPE_CHECKING:
+    from transformers import Qwen2Tokenizer
+
+# Qwen2.5-VL's chat markers (HunyuanVideo 1.5's text encoder) and its pre-tokenizer regex, which
+# splits digits one by one and keeps letters apart from punctuation (unlike GPT-2's).
+QWEN2_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+QWEN2_PRETOKENIZE_REGEX = (
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"""
+    r"""|\s*[\r\n]+|\s+(?!\S)|\s+"""
+)
+# The text part of Qwen2.5-VL-Instruct's chat template: it renders a text-only conversation exactly
+# as the original does (the original also places image and video markers, which no caller here uses).
+QWEN2_CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if loop.first and message['role'] != 'system' %}"
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+    "{% endif %}"
+    "<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n"
+    "{% else %}{% for content in message['content'] %}"
+    "{% if 'text' in content %}{{ content['text'] }}{% endif %}"
+    "{% endfor %}<|im_end|>\n{% endif %}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def build_qwen2_tokenizer(vocab_size: int = 512) -> Qwen2Tokenizer:
+    """Stands in for Qwen2.5-VL's tokenizer: the real ``Qwen2Tokenizer`` class (byte-level BPE with
+    Qwen's pre-tokenizer, no BOS, ``<|im_start|>``/``<|im_end|>`` chat markers and its chat
+    template) over a vocabulary trained here."""
+    import json
+
+    from tokenizers import Regex
+    from transformers import Qwen2Tokenizer
+
+    tok = Tokenizer(models.BPE())
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(QWEN2_PRETOKENIZE_REGEX), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=QWEN2_SPECIALS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(_CORPUS.splitlines(), trainer=trainer)
+    bpe = json.loads(tok.to_str())["model"]
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in bpe["merges"]]
+    endoftext, im_start, im_end = QWEN2_SPECIALS
+    tokenizer = Qwen2Tokenizer(
+        vocab=bpe["vocab"],
+        merges=merges,
+        unk_token=None,
+        eos_token=im_end,
+        pad_token=endoftext,
+        model_max_length=2048,
+        padding_side="right",
+        chat_template=QWEN2_CHAT_TEMPLATE,
+    )
+    tokenizer.add_special_tokens({"additional_special_tokens": [im_start, im_end]})
+    return tokenizer

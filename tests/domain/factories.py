@@ -23,12 +23,12 @@ from videogen.accounts.api_keys import CreatedKey, create_api_key
 from videogen.accounts.tables import Organization, OrganizationStatus
 from videogen.accounts.tiers import Tier, TierCatalog
 from videogen.database import Base, utcnow
+from videogen.outbound.url_policy import WebhookURLPolicy
 from videogen.secret_box import SecretBox
 from videogen.videos.parameters import VideoParameters, resolve_video_parameters
 from videogen.videos.tables import Video, VideoStatus
 from videogen.webhooks.endpoints import CreatedEndpoint, create_endpoint
 from videogen.webhooks.events import EVENT_TYPES
-from videogen.webhooks.url_policy import WebhookURLPolicy
 
 T = TypeVar("T")
 

@@ -19,6 +19,7 @@ from videogen.accounts.tables import ApiKey
 from videogen.database import utcnow
 from videogen.errors import ConflictError, InvalidRequestError, PermissionDeniedError, RateLimitError
 from videogen.settings import Settings
+from videogen.storage import storage_from_settings
 from videogen.videos.parameters import VideoRequest
 from videogen.videos.submission import Submission, VideoSubmitter
 from videogen.videos.tables import Video, VideoStatus
@@ -32,6 +33,7 @@ def make_submitter(settings: Settings, **tier_overrides: Any) -> VideoSubmitter:
         make_catalog(make_tier("standard", priority=6, **tier_overrides), make_tier("tiny-only", models=[TINY])),
         RateLimiter("memory://"),
         make_policy(),
+        storage_from_settings(settings),
     )
 
 
@@ -125,6 +127,7 @@ def test_a_model_outside_the_organizations_tier_is_forbidden(
         make_catalog(make_tier("tiny-only", models=[TINY])),
         RateLimiter("memory://"),
         make_policy(),
+        storage_from_settings(settings),
     )
 
     with pytest.raises(PermissionDeniedError) as refused:

@@ -182,6 +182,8 @@ FIELD_CHANGES: list[tuple[str, Any]] = [
     ("fps", 12),
     ("metadata", {"a": "1", "b": "3"}),
     ("webhook_url", None),
+    ("input_reference", b"\x89PNG another image"),
+    ("input_fit", "crop"),
 ]
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from model import Size
+from model.spec import Capability
 from videogen.accounts.tables import Organization
 from videogen.errors import PermissionDeniedError
 
@@ -23,6 +24,10 @@ class Tier(BaseModel):
     name: str
     description: str = ""
     models: list[str] = Field(description='Allowed models; "*" allows all served models.')
+    capabilities: list[Capability] = Field(
+        default_factory=lambda: list(Capability),
+        description="What the tier may ask models to do: text_to_video, image_to_video (default: both).",
+    )
     max_seconds: float = Field(gt=0)
     max_size: Size
     max_steps: int = Field(ge=1)
@@ -40,6 +45,9 @@ class Tier(BaseModel):
     def allows_model(self, model: str) -> bool:
         return "*" in self.models or model in self.models
 
+    def allows(self, capability: Capability) -> bool:
+        return capability in self.capabilities
+
     def allows_size(self, size: Size) -> bool:
         limit = self.max_size
         return size.width * size.height <= limit.width * limit.height and max(size.width, size.height) <= max(
@@ -47,7 +55,7 @@ class Tier(BaseModel):
         )
 
     def public_info(self) -> dict[str, object]:
-        return {**self.model_dump(exclude={"max_size"}), "max_size": str(self.max_size)}
+        return {**self.model_dump(mode="json", exclude={"max_size"}), "max_size": str(self.max_size)}
 
 
 class TierConfigError(ValueError):

@@ -8,6 +8,8 @@
 - ``service``: a client's videos once submitted: get, list, describe, cancel, delete, content.
 - ``objects``: the video object of OpenAI's Videos API, plus our extensions.
 - ``dispatch``: nudging GPU workers after the commit; ``reconciler``: re-sending what was lost.
+- ``reference_images``: an ``input_reference`` image decoded, checked and fitted to the video's
+  size (uploads, data: URLs, https URLs fetched through ``videogen.outbound``).
 - ``assets``: where a job's files go, and their expiry; ``stats``: numbers for the metrics.
 - ``tables``: ``Video`` (the source of truth for every job) and ``IdempotencyKey``.
 """

@@ -15,6 +15,7 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from model.spec import Capability
 from videogen.accounts.tables import ApiKey, Organization
 from videogen.accounts.tiers import Tier
 from videogen.accounts.usage import billed_video_seconds, start_of_utc_day
@@ -22,6 +23,7 @@ from videogen.database import rows_affected, utcnow
 from videogen.errors import ConflictError, PermissionDeniedError, QuotaExceededError, RateLimitError
 from videogen.ids import new_id
 from videogen.videos.parameters import VideoParameters
+from videogen.videos.reference_images import ReferenceImage
 from videogen.videos.tables import ACTIVE_STATUSES, IdempotencyKey, Video, VideoStatus
 
 # A client over its concurrency limit should come back when a job has likely moved on.
@@ -36,6 +38,12 @@ class Admission:
 
 def check_tier(tier: Tier, params: VideoParameters) -> None:
     """403 for what the tier never allows, whatever the load: it is not worth a retry."""
+    if not tier.allows(params.capability):
+        raise PermissionDeniedError(
+            f"Your tier ({tier.name}) does not include {params.capability.value.replace('_', '-')} generation.",
+            param="input_reference" if params.capability == Capability.IMAGE_TO_VIDEO else "model",
+            code="capability_not_allowed",
+        )
     if not tier.allows_model(params.model):
         raise PermissionDeniedError(
             f"Your tier ({tier.name}) does not include the model '{params.model}'.",
@@ -70,6 +78,8 @@ def admit(
     fingerprint: str,
     idempotency_ttl: timedelta,
     webhook_url: str | None = None,
+    image: ReferenceImage | None = None,
+    remixed_from: str | None = None,
 ) -> Admission:
     org_id = api_key.organization_id
     now = utcnow()
@@ -124,6 +134,12 @@ def admit(
         )
 
     video = _new_video(api_key, params, tier, webhook_url)
+    video.remixed_from_video_id = remixed_from
+    if image is not None:
+        video.input_image_sha256 = image.sha256
+        video.input_image_bytes = image.bytes
+        video.input_image_width, video.input_image_height = image.width, image.height
+        video.input_fit = image.fit.value
     session.add(video)
     session.flush()
     if idempotency_key is not None:

@@ -16,10 +16,10 @@ from videogen.database import utcnow
 from videogen.storage import Storage
 from videogen.videos.tables import Video, VideoStatus
 
-Variant = Literal["video", "thumbnail"]
-CONTENT_TYPES: dict[str, str] = {"video": "video/mp4", "thumbnail": "image/jpeg"}
-FILENAMES: dict[str, str] = {"video": "video.mp4", "thumbnail": "thumbnail.jpg"}
-EXTENSIONS: dict[str, str] = {"video": "mp4", "thumbnail": "jpg"}
+Variant = Literal["video", "thumbnail", "spritesheet"]
+CONTENT_TYPES: dict[str, str] = {"video": "video/mp4", "thumbnail": "image/jpeg", "spritesheet": "image/jpeg"}
+FILENAMES: dict[str, str] = {"video": "video.mp4", "thumbnail": "thumbnail.jpg", "spritesheet": "spritesheet.jpg"}
+EXTENSIONS: dict[str, str] = {"video": "mp4", "thumbnail": "jpg", "spritesheet": "jpg"}
 
 
 def video_prefix(video_id: str) -> str:
@@ -33,6 +33,11 @@ def attempt_prefix(video_id: str, attempt: int) -> str:
 
 def asset_key(video_id: str, attempt: int, variant: Variant) -> str:
     return attempt_prefix(video_id, attempt) + FILENAMES[variant]
+
+
+def input_image_key(video_id: str) -> str:
+    """The client's image (fitted to the video's size), kept with the job until it is deleted."""
+    return f"{video_prefix(video_id)}input/reference.png"
 
 
 def purge_expired_assets(session: Session, storage: Storage, now: datetime | None = None) -> list[str]:
@@ -55,7 +60,7 @@ def purge_expired_assets(session: Session, storage: Storage, now: datetime | Non
         session.execute(
             update(Video)
             .where(Video.id == video_id)
-            .values(video_key=None, thumbnail_key=None)
+            .values(video_key=None, thumbnail_key=None, spritesheet_key=None, input_image_key=None)
             .execution_options(synchronize_session=False)
         )
         session.commit()

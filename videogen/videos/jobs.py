@@ -123,6 +123,7 @@ def complete(
     video_key: str,
     thumbnail_key: str,
     video_bytes: int,
+    spritesheet_key: str | None = None,
     retention: timedelta,
 ) -> bool:
     now = utcnow()
@@ -137,6 +138,7 @@ def complete(
         expires_at=now + retention,
         video_key=video_key,
         thumbnail_key=thumbnail_key,
+        spritesheet_key=spritesheet_key,
         video_bytes=video_bytes,
         heartbeat_at=now,
     )

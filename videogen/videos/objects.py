@@ -19,6 +19,16 @@ class VideoErrorObject(BaseModel):
     message: str
 
 
+class InputReferenceObject(BaseModel):
+    """The image an image-to-video job animates (an extension): what the client sent, and how it
+    was fitted to the video's size."""
+
+    sha256: str = Field(description="SHA-256 of the image bytes as sent.")
+    bytes: int
+    size: str = Field(description="WIDTHxHEIGHT of the image as sent, after its EXIF orientation.")
+    fit: str = Field(description="exact, crop or pad.")
+
+
 class VideoObject(BaseModel):
     id: str
     object: Literal["video"] = "video"
@@ -44,6 +54,7 @@ class VideoObject(BaseModel):
     negative_prompt: str | None
     metadata: dict[str, str]
     webhook_url: str | None = Field(None, description="Where this video's own completion events go.")
+    input_reference: InputReferenceObject | None = Field(None, description="The image animated, if any.")
 
 
 def unix(value: datetime | None) -> int | None:
@@ -65,6 +76,7 @@ def to_video_object(video: Video, *, queue_position: int | None = None) -> Video
         size=video.size,
         prompt=video.prompt,
         error=VideoErrorObject(code=video.error_code, message=video.error_message or "") if video.error_code else None,
+        remixed_from_video_id=video.remixed_from_video_id,
         started_at=unix(video.started_at),
         seed=video.seed,
         queue_position=queue_position,
@@ -75,4 +87,16 @@ def to_video_object(video: Video, *, queue_position: int | None = None) -> Video
         negative_prompt=video.negative_prompt,
         metadata=video.metadata_ or {},
         webhook_url=video.webhook_url,
+        input_reference=_input_reference(video),
+    )
+
+
+def _input_reference(video: Video) -> InputReferenceObject | None:
+    if video.input_image_sha256 is None:
+        return None
+    return InputReferenceObject(
+        sha256=video.input_image_sha256,
+        bytes=video.input_image_bytes or 0,
+        size=f"{video.input_image_width}x{video.input_image_height}",
+        fit=video.input_fit or "exact",
     )

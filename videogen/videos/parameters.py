@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TypeVar
 
 from model import ModelSpec, Size, frames_for
+from model.spec import Capability
 from videogen.errors import InvalidRequestError
 
 MAX_SEED = 2**63 - 1
@@ -35,11 +36,18 @@ class VideoRequest:
     fps: int | None = None
     metadata: dict[str, str] | None = None
     webhook_url: str | None = None
+    # Image-to-video: the image as uploaded (bytes) or as an ``image_url`` (a data: or https URL).
+    input_reference: bytes | str | None = None
+    input_fit: str | None = None
 
     def fingerprint(self) -> str:
         """The request's identity for ``Idempotency-Key`` checks: the same fields and values give
-        the same fingerprint, however the client ordered or encoded them."""
-        canonical = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), default=str)
+        the same fingerprint, however the client ordered or encoded them (an uploaded image counts
+        by its digest)."""
+        fields = asdict(self)
+        if isinstance(self.input_reference, bytes):
+            fields["input_reference"] = "sha256:" + hashlib.sha256(self.input_reference).hexdigest()
+        canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -58,6 +66,8 @@ class VideoParameters:
     guidance_scale: float
     seed: int
     metadata: dict[str, str] = field(default_factory=dict)
+    # What the model is asked to do: animate an image, or make a video from text alone.
+    capability: Capability = Capability.TEXT_TO_VIDEO
 
 
 def _within(value: NumberT, low: NumberT, high: NumberT, param: str, spec: ModelSpec) -> NumberT:
@@ -93,8 +103,23 @@ def resolve_video_parameters(
     seed: int | None = None,
     negative_prompt: str | None = None,
     metadata: dict[str, str] | None = None,
+    with_image: bool = False,
 ) -> VideoParameters:
     limits, defaults = spec.limits, spec.defaults
+    capability = Capability.IMAGE_TO_VIDEO if with_image else Capability.TEXT_TO_VIDEO
+    if not spec.can(capability):
+        if with_image:
+            raise InvalidRequestError(
+                f"{spec.name} makes videos from text and cannot animate an input_reference image; choose an "
+                "image-to-video model (see GET /v1/models, capabilities).",
+                param="model",
+                code="model_not_image_to_video",
+            )
+        raise InvalidRequestError(
+            f"{spec.name} animates an image: send one as input_reference.",
+            param="input_reference",
+            code="input_reference_required",
+        )
 
     prompt = prompt.strip()
     if not prompt:
@@ -161,4 +186,5 @@ def resolve_video_parameters(
         guidance_scale=float(guidance),
         seed=seed,
         metadata=dict(metadata or {}),
+        capability=capability,
     )

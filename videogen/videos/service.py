@@ -72,7 +72,7 @@ def content_key(video: Video, variant: Variant) -> str:
         )
     if video.expires_at is not None and video.expires_at <= utcnow():
         raise NotFoundError(f"The content of video '{video.id}' has expired.", param="video_id", code="video_expired")
-    key = video.video_key if variant == "video" else video.thumbnail_key
+    key = {"video": video.video_key, "thumbnail": video.thumbnail_key, "spritesheet": video.spritesheet_key}[variant]
     if key is None:
         raise NotFoundError(f"Video '{video.id}' has no {variant}.", param="variant")
     return key

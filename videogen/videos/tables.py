@@ -74,6 +74,15 @@ class Video(Base):
     priority: Mapped[int] = mapped_column(Integer, server_default="5")
     retention_hours: Mapped[float] = mapped_column(Float, server_default="24")
     webhook_url: Mapped[str | None] = mapped_column(String(2048), default=None)
+    # Image-to-video: the client's image, fitted to the video's size and stored with the job; the
+    # digest, byte count and pixel size of what the client sent; how it was fitted.
+    input_image_key: Mapped[str | None] = mapped_column(String(300), default=None)
+    input_image_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    input_image_bytes: Mapped[int | None] = mapped_column(Integer, default=None)
+    input_image_width: Mapped[int | None] = mapped_column(Integer, default=None)
+    input_image_height: Mapped[int | None] = mapped_column(Integer, default=None)
+    input_fit: Mapped[str | None] = mapped_column(String(16), default=None)
+    remixed_from_video_id: Mapped[str | None] = mapped_column(String(48), default=None)
 
     # Lifecycle.
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -91,6 +100,7 @@ class Video(Base):
     error_message: Mapped[str | None] = mapped_column(Text, default=None)
     video_key: Mapped[str | None] = mapped_column(String(300), default=None)
     thumbnail_key: Mapped[str | None] = mapped_column(String(300), default=None)
+    spritesheet_key: Mapped[str | None] = mapped_column(String(300), default=None)
     video_bytes: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
     @property

@@ -6,6 +6,6 @@
 - ``outbox``: the relay after commit, and the sweep that re-sends lost nudges.
 - ``sender``: claim, sign, POST, record, retry (the webhook workers' work).
 - ``deliveries``: the delivery log and redelivery.
-- ``url_policy`` and ``transport``: where requests may go (SSRF), and how they are sent.
+- The URL policy (SSRF) and the transport are shared with videos: ``videogen.outbound``.
 - ``tables``: endpoints, events, deliveries and attempts.
 """

@@ -1,5 +1,5 @@
 """Webhook endpoints: where an organization wants its events (``client.webhooks.*`` in the
-``openai`` SDK), and the rules every destination URL must pass (``videogen.webhooks.url_policy``)."""
+``openai`` SDK), and the rules every destination URL must pass (``videogen.outbound.url_policy``)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from videogen.accounts.tables import Organization
 from videogen.database import utcnow
 from videogen.errors import InvalidRequestError, NotFoundError
 from videogen.ids import new_id
+from videogen.outbound.url_policy import WebhookURLError, WebhookURLPolicy
 from videogen.pagination import Page, paginate
 from videogen.secret_box import SecretBox
 from videogen.webhooks.events import EVENT_TYPES, TERMINAL_EVENT_TYPES
 from videogen.webhooks.signing import check_overlap, new_signing_secret, secret_hint
 from videogen.webhooks.tables import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
-from videogen.webhooks.url_policy import WebhookURLError, WebhookURLPolicy
 
 MAX_ENDPOINTS_PER_ORGANIZATION = 16
 

@@ -26,6 +26,8 @@ from sqlalchemy.orm import Session
 
 from videogen.accounts.tables import Organization
 from videogen.database import rows_affected, session_scope, utcnow
+from videogen.outbound.transport import SendResult, send
+from videogen.outbound.url_policy import WebhookURLError, WebhookURLPolicy, url_policy
 from videogen.secret_box import SecretBox, secret_box
 from videogen.settings import Settings
 from videogen.videos.objects import VideoObject
@@ -35,8 +37,6 @@ from videogen.webhooks.endpoints import check_event_types
 from videogen.webhooks.events import STATUS_FOR_EVENT, event_payload
 from videogen.webhooks.signing import endpoint_secrets, organization_secrets, signature_headers
 from videogen.webhooks.tables import WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
-from videogen.webhooks.transport import SendResult, send
-from videogen.webhooks.url_policy import WebhookURLError, WebhookURLPolicy, url_policy
 
 log = logging.getLogger(__name__)
 
