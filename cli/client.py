@@ -26,6 +26,10 @@ def generate(
     steps: Annotated[int | None, typer.Option(help="Denoising steps.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed, for reproducible results.")] = None,
     negative_prompt: Annotated[str | None, typer.Option(help="What to avoid.")] = None,
+    image: Annotated[Path | None, typer.Option(help="An image to animate (image-to-video): PNG, JPEG or WebP.")] = None,
+    input_fit: Annotated[
+        str | None, typer.Option(help="If the image is not SIZE: exact (refuse), crop or pad.")
+    ] = None,
     base_url: Annotated[str, typer.Option(envvar="VIDEOGEN_BASE_URL", help="API root.")] = "http://127.0.0.1:8000/v1",
     api_key: Annotated[str, typer.Option(envvar="VIDEOGEN_API_KEY", help="API key.")] = "",
     timeout: Annotated[float, typer.Option(help="Give up waiting after this many seconds.")] = 3600,
@@ -42,11 +46,20 @@ def generate(
             "num_inference_steps": steps,
             "seed": seed,
             "negative_prompt": negative_prompt,
+            "input_fit": input_fit,
         }.items()
         if value is not None
     }
+    if image is not None and not image.is_file():
+        err_console.print(f"[red]no image file at {image}[/red]")
+        raise typer.Exit(1)
     with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60) as client:
-        video = _checked(client.post("/videos", json=body))
+        if image is None:
+            created = client.post("/videos", json=body)
+        else:  # multipart, the image as the input_reference file part (as the openai SDK sends it)
+            files = {"input_reference": (image.name, image.read_bytes())}
+            created = client.post("/videos", data={k: str(v) for k, v in body.items()}, files=files)
+        video = _checked(created)
         console.print(
             f"created [bold]{video['id']}[/bold] ({video['model']}, {video['size']}, "
             f"{video['seconds']} s, seed {video['seed']})"

@@ -6,7 +6,10 @@ from __future__ import annotations
 import base64
 import io
 import struct
+import threading
 import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import av
@@ -26,7 +29,8 @@ from tests.helpers import (
     keyed_client,
     wait_for,
 )
-from tests.stack import ServiceStack
+from tests.stack import ServiceStack, videogen_cli
+from tests.webhook_receiver import HOST as RECEIVER_HOST
 
 I2V = IMAGE_TO_VIDEO_TWINS[0]
 SMALL = {"size": "128x128", "seconds": "1", "num_inference_steps": 2}
@@ -242,3 +246,48 @@ def test_openai_endpoints_we_do_not_offer_say_so(http: httpx.Client, method: str
 def test_the_sdk_sees_unsupported_endpoints_as_not_found(client: openai.OpenAI) -> None:
     with pytest.raises(openai.NotFoundError):
         client.videos.edit(prompt="x", video=("clip.mp4", b"not a video", "video/mp4"))
+
+
+def test_an_image_url_is_fetched_under_the_url_policy(http: httpx.Client) -> None:
+    """An http(s) image_url is fetched by the API; the test service allows http to the receiver's
+    address (127.0.0.2), as an operator allows an internal host. 127.0.0.1 stays forbidden."""
+    image = png(128, 128)
+
+    class Serve(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(image)))
+            self.end_headers()
+            self.wfile.write(image)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer((RECEIVER_HOST, 0), Serve)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://{RECEIVER_HOST}:{server.server_address[1]}/boat.png"
+        body = {"prompt": "a boat", "model": I2V, **SMALL, "input_reference": {"image_url": url}}
+        video = http.post("/videos", json=body).json()
+        assert completed(http, video["id"])["input_reference"]["bytes"] == len(image)
+        forbidden = {**body, "input_reference": {"image_url": url.replace(RECEIVER_HOST, "127.0.0.1")}}
+        error = assert_error(http.post("/videos", json=forbidden), 400, "invalid_request_error", "invalid_image_url")
+        assert error["param"] == "input_reference.image_url"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_cli_animates_an_image(embedded_stack: ServiceStack, tmp_path: Path) -> None:
+    env = {
+        **embedded_stack.env,
+        "VIDEOGEN_API_KEY": embedded_stack.create_key("cli-i2v"),
+        "VIDEOGEN_BASE_URL": embedded_stack.base_url,
+    }
+    image, out = tmp_path / "boat.png", tmp_path / "boat.mp4"
+    image.write_bytes(png(200, 100))
+    args = ["generate", "the boat drifts", "--image", str(image), "--input-fit", "pad", "--seconds", "1", "-o", str(out)]
+    result = videogen_cli(env, *args)
+    assert I2V in result.stdout and "saved" in result.stdout
+    assert "9 frames, 128x128" in videogen_cli(env, "probe", str(out)).stdout
