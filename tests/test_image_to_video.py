@@ -287,7 +287,7 @@ def test_the_cli_animates_an_image(embedded_stack: ServiceStack, tmp_path: Path)
     }
     image, out = tmp_path / "boat.png", tmp_path / "boat.mp4"
     image.write_bytes(png(200, 100))
-    args = ["generate", "the boat drifts", "--image", str(image), "--input-fit", "pad", "--seconds", "1", "-o", str(out)]
-    result = videogen_cli(env, *args)
+    args = ["--image", str(image), "--input-fit", "pad", "--seconds", "1", "-o", str(out)]
+    result = videogen_cli(env, "generate", "the boat drifts", *args)
     assert I2V in result.stdout and "saved" in result.stdout
     assert "9 frames, 128x128" in videogen_cli(env, "probe", str(out)).stdout
