@@ -6,7 +6,7 @@ import httpx
 import openai
 import pytest
 
-from tests.helpers import assert_error
+from tests.helpers import INPUT_IMAGE_MAX_BYTES, assert_error
 
 VALID = {"prompt": "a cat on a sofa", "model": "hunyuanvideo-tiny"}
 
@@ -35,7 +35,10 @@ BAD_JSON_BODIES = [
     pytest.param({**VALID, "metadata": {f"k{i}": "v" for i in range(17)}}, "metadata", None, id="metadata-too-big"),
     pytest.param({**VALID, "metadata": "nope"}, "metadata", None, id="metadata-not-an-object"),
     pytest.param({**VALID, "colour": "blue"}, "colour", "unknown_parameter", id="unknown-parameter"),
-    pytest.param({**VALID, "input_reference": "x"}, "input_reference", "unsupported_parameter", id="image-to-video"),
+    pytest.param({**VALID, "input_reference": "x"}, "input_reference", "invalid_type", id="input-reference-not-object"),
+    pytest.param(
+        {**VALID, "input_reference": {"file_id": "file_1"}}, "input_reference", "unsupported_parameter", id="file-id"
+    ),
 ]
 
 
@@ -56,7 +59,9 @@ def test_json_that_is_not_an_object_is_a_400(http: httpx.Client) -> None:
 
 
 def test_oversized_body_is_a_413(http: httpx.Client) -> None:
-    response = http.post("/videos", json={**VALID, "negative_prompt": "x" * 300_000})
+    """A body larger than 256 KiB plus room for one input image (base64) is refused unread."""
+    too_big = 256 * 1024 + INPUT_IMAGE_MAX_BYTES * 4 // 3 + 1
+    response = http.post("/videos", json={**VALID, "negative_prompt": "x" * too_big})
     assert_error(response, 413, "invalid_request_error", "request_too_large")
 
 
