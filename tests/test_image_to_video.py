@@ -199,6 +199,12 @@ def test_a_remix_keeps_the_seed_parameters_and_image_with_a_new_prompt(
     keep = ("model", "size", "seconds", "seed", "fps", "num_frames", "num_inference_steps", "guidance_scale")
     assert {k: done[k] for k in keep} == {k: source[k] for k in keep}
     assert done["prompt"] == "the boat sinks" and done["input_reference"] == source["input_reference"]
+    # An Idempotency-Key makes a retried remix safe, as it does a create.
+    again = [
+        http.post(f"/videos/{source['id']}/remix", json={"prompt": "once"}, headers={"Idempotency-Key": "remix-1"})
+        for _ in range(2)
+    ]
+    assert again[0].json()["id"] == again[1].json()["id"] and again[1].headers["Idempotent-Replayed"] == "true"
 
 
 def test_only_a_completed_video_can_be_remixed(http: httpx.Client) -> None:
