@@ -7,10 +7,13 @@ pulling in the inference stack; the heavy parts are their own modules:
 - ``model.loading``: ``load_pipeline(spec, models_dir, device)``
 - ``model.generation``: ``VideoGenerator``, ``GenerationRequest``
 - ``model.encoding``: ``encode_mp4``, ``encode_thumbnail``
-- ``model.tiny``: ``build_tiny_model(out_dir)``
+- ``model.family``: the built-in specs (the HunyuanVideo family and its tiny twins)
+- ``model.kinds``: one adapter per pipeline kind (how each diffusers pipeline is called)
+- ``model.tiny``: ``build_tiny(spec, out_dir)``, the tiny twins' builders
 """
 
-from model.registry import BUILTIN_MODELS, ModelRegistry, UnknownModelError
+from model.family import BUILTIN_MODELS
+from model.registry import ModelRegistry, UnknownModelError
 from model.spec import ModelDefaults, ModelLimits, ModelSpec, Size, frames_for
 
 __all__ = [

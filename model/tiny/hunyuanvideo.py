@@ -9,9 +9,13 @@ trained locally. Everything it generates is noise, by construction.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from model.tiny.marker import write_marker
 from model.tiny.tokenizers import build_clip_tokenizer, build_llama_tokenizer
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
 
 
 def build_tiny_model(out_dir: Path | str, seed: int = 0) -> Path:
@@ -22,12 +26,11 @@ def build_tiny_model(out_dir: Path | str, seed: int = 0) -> Path:
     """
     import torch
     from diffusers import (
-        AutoencoderKLHunyuanVideo,
         FlowMatchEulerDiscreteScheduler,
         HunyuanVideoPipeline,
         HunyuanVideoTransformer3DModel,
     )
-    from transformers import CLIPTextConfig, CLIPTextModel, LlamaConfig, LlamaModel
+    from transformers import LlamaConfig, LlamaModel
 
     out_dir = Path(out_dir)
     tokenizer = build_llama_tokenizer()
@@ -48,21 +51,7 @@ def build_tiny_model(out_dir: Path | str, seed: int = 0) -> Path:
             max_position_embeddings=512,
         )
     )
-    torch.manual_seed(seed)
-    text_encoder_2 = CLIPTextModel(
-        CLIPTextConfig(
-            vocab_size=len(tokenizer_2),
-            hidden_size=16,
-            intermediate_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            projection_dim=16,
-            max_position_embeddings=77,
-            bos_token_id=tokenizer_2.bos_token_id,
-            eos_token_id=tokenizer_2.eos_token_id,
-            pad_token_id=tokenizer_2.pad_token_id,
-        )
-    )
+    text_encoder_2 = tiny_clip_text_encoder(tokenizer_2, seed)
     torch.manual_seed(seed)
     transformer = HunyuanVideoTransformer3DModel(
         in_channels=4,
@@ -81,22 +70,7 @@ def build_tiny_model(out_dir: Path | str, seed: int = 0) -> Path:
         pooled_projection_dim=16,
         rope_axes_dim=(4, 6, 6),
     )
-    torch.manual_seed(seed)
-    vae = AutoencoderKLHunyuanVideo(
-        in_channels=3,
-        out_channels=3,
-        latent_channels=4,
-        down_block_types=("HunyuanVideoDownBlock3D",) * 4,
-        up_block_types=("HunyuanVideoUpBlock3D",) * 4,
-        block_out_channels=(8, 8, 8, 8),
-        layers_per_block=1,
-        act_fn="silu",
-        norm_num_groups=4,
-        scaling_factor=0.476986,
-        spatial_compression_ratio=8,
-        temporal_compression_ratio=4,
-        mid_block_add_attention=True,
-    )
+    vae = tiny_vae(seed)
     scheduler = FlowMatchEulerDiscreteScheduler(shift=7.0)
 
     pipeline = HunyuanVideoPipeline(
@@ -111,3 +85,52 @@ def build_tiny_model(out_dir: Path | str, seed: int = 0) -> Path:
     pipeline.save_pretrained(out_dir)
     write_marker(out_dir, "hunyuanvideo-tiny", seed)
     return out_dir
+
+
+# Parts the HunyuanVideo twins share (text-to-video and image-to-video use the same VAE and CLIP).
+LATENT_CHANNELS = 4
+
+
+def tiny_clip_text_encoder(tokenizer: PreTrainedTokenizerFast, seed: int) -> Any:
+    """CLIP's text encoder at toy size, seeded: the pooled text embedding of HunyuanVideo."""
+    import torch
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    torch.manual_seed(seed)
+    return CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=16,
+            intermediate_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            projection_dim=16,
+            max_position_embeddings=77,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    )
+
+
+def tiny_vae(seed: int) -> Any:
+    """HunyuanVideo's 3D causal VAE at toy size, seeded: 8x spatial and 4x temporal compression."""
+    import torch
+    from diffusers import AutoencoderKLHunyuanVideo
+
+    torch.manual_seed(seed)
+    return AutoencoderKLHunyuanVideo(
+        in_channels=3,
+        out_channels=3,
+        latent_channels=LATENT_CHANNELS,
+        down_block_types=("HunyuanVideoDownBlock3D",) * 4,
+        up_block_types=("HunyuanVideoUpBlock3D",) * 4,
+        block_out_channels=(8, 8, 8, 8),
+        layers_per_block=1,
+        act_fn="silu",
+        norm_num_groups=4,
+        scaling_factor=0.476986,
+        spatial_compression_ratio=8,
+        temporal_compression_ratio=4,
+        mid_block_add_attention=True,
+    )

@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from model.tiny.hunyuanvideo import LATENT_CHANNELS, tiny_clip_text_encoder, tiny_vae
 from model.tiny.marker import write_marker
 from model.tiny.tokenizers import build_clip_tokenizer, build_llama_tokenizer
 
@@ -31,7 +32,6 @@ ImageConditionType = Literal["token_replace", "latent_concat"]
 VISION_IMAGE_SIZE = 32
 VISION_PATCH_SIZE = 8
 IMAGE_EMB_LEN = (VISION_IMAGE_SIZE // VISION_PATCH_SIZE) ** 2
-LATENT_CHANNELS = 4
 
 IMAGE_TOKEN = "<image>"
 # Tokens that are single tokens in Llama 3 and that the pipeline's prompt cropping counts on: the
@@ -66,15 +66,12 @@ def build_tiny_model(
     """
     import torch
     from diffusers import (
-        AutoencoderKLHunyuanVideo,
         FlowMatchEulerDiscreteScheduler,
         HunyuanVideoImageToVideoPipeline,
         HunyuanVideoTransformer3DModel,
     )
     from transformers import (
         CLIPImageProcessor,
-        CLIPTextConfig,
-        CLIPTextModel,
         CLIPVisionConfig,
         LlamaConfig,
         LlavaConfig,
@@ -124,21 +121,7 @@ def build_tiny_model(
         crop_size={"height": VISION_IMAGE_SIZE, "width": VISION_IMAGE_SIZE},
         do_center_crop=True,
     )
-    torch.manual_seed(seed)
-    text_encoder_2 = CLIPTextModel(
-        CLIPTextConfig(
-            vocab_size=len(tokenizer_2),
-            hidden_size=16,
-            intermediate_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            projection_dim=16,
-            max_position_embeddings=77,
-            bos_token_id=tokenizer_2.bos_token_id,
-            eos_token_id=tokenizer_2.eos_token_id,
-            pad_token_id=tokenizer_2.pad_token_id,
-        )
-    )
+    text_encoder_2 = tiny_clip_text_encoder(tokenizer_2, seed)
     torch.manual_seed(seed)
     latent_concat = image_condition_type == "latent_concat"
     transformer = HunyuanVideoTransformer3DModel(
@@ -161,22 +144,7 @@ def build_tiny_model(
         rope_axes_dim=(4, 6, 6),
         image_condition_type=image_condition_type,
     )
-    torch.manual_seed(seed)
-    vae = AutoencoderKLHunyuanVideo(  # the text-to-video twin's VAE
-        in_channels=3,
-        out_channels=3,
-        latent_channels=LATENT_CHANNELS,
-        down_block_types=("HunyuanVideoDownBlock3D",) * 4,
-        up_block_types=("HunyuanVideoUpBlock3D",) * 4,
-        block_out_channels=(8, 8, 8, 8),
-        layers_per_block=1,
-        act_fn="silu",
-        norm_num_groups=4,
-        scaling_factor=0.476986,
-        spatial_compression_ratio=8,
-        temporal_compression_ratio=4,
-        mid_block_add_attention=True,
-    )
+    vae = tiny_vae(seed)  # the text-to-video twin's VAE
     scheduler = FlowMatchEulerDiscreteScheduler(shift=7.0)
 
     pipeline = HunyuanVideoImageToVideoPipeline(
