@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from model import ModelRegistry
 from model.encoding import encode_mp4, encode_spritesheet, encode_thumbnail
-from model.generation import GenerationRequest
+from model.generation import GenerationCancelled, GenerationRequest
 from videogen.database import session_scope
 from videogen.settings import Settings
 from videogen.storage import Storage, read_bytes
@@ -40,11 +40,11 @@ log = logging.getLogger(__name__)
 DENOISE_SHARE = 90
 
 
-class JobCancelledError(Exception):
+class JobCancelledError(GenerationCancelled):
     """Raised from the step callback to stop a pipeline that has been cancelled.
 
     Raising (rather than diffusers' ``_interrupt`` flag) also skips the VAE decode, so a cancelled
-    job frees the GPU at the next step.
+    job frees the GPU at the next step, whatever the pipeline kind (``model.kinds``).
     """
 
 
