@@ -25,51 +25,17 @@ def build_tiny_model(out_dir: Path | str, seed: int = 0) -> Path:
     component, in a fixed order.
     """
     import torch
-    from diffusers import (
-        FlowMatchEulerDiscreteScheduler,
-        HunyuanVideoPipeline,
-        HunyuanVideoTransformer3DModel,
-    )
-    from transformers import LlamaConfig, LlamaModel
+    from diffusers import FlowMatchEulerDiscreteScheduler, HunyuanVideoPipeline
+    from transformers import LlamaModel
 
     out_dir = Path(out_dir)
     tokenizer = build_llama_tokenizer()
     tokenizer_2 = build_clip_tokenizer()
 
     torch.manual_seed(seed)
-    text_encoder = LlamaModel(
-        LlamaConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=3,
-            num_attention_heads=4,
-            num_key_value_heads=4,
-            bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            pad_token_id=tokenizer.pad_token_id,
-            max_position_embeddings=512,
-        )
-    )
+    text_encoder = LlamaModel(tiny_llama_config(tokenizer))
     text_encoder_2 = tiny_clip_text_encoder(tokenizer_2, seed)
-    torch.manual_seed(seed)
-    transformer = HunyuanVideoTransformer3DModel(
-        in_channels=4,
-        out_channels=4,
-        num_attention_heads=2,
-        attention_head_dim=16,
-        num_layers=1,
-        num_single_layers=1,
-        num_refiner_layers=1,
-        mlp_ratio=2.0,
-        patch_size=2,
-        patch_size_t=1,
-        qk_norm="rms_norm",
-        guidance_embeds=True,
-        text_embed_dim=32,
-        pooled_projection_dim=16,
-        rope_axes_dim=(4, 6, 6),
-    )
+    transformer = tiny_transformer(seed)
     vae = tiny_vae(seed)
     scheduler = FlowMatchEulerDiscreteScheduler(shift=7.0)
 
@@ -87,8 +53,54 @@ def build_tiny_model(out_dir: Path | str, seed: int = 0) -> Path:
     return out_dir
 
 
-# Parts the HunyuanVideo twins share (text-to-video and image-to-video use the same VAE and CLIP).
+# Parts the HunyuanVideo twins share: image-to-video has the same Llama text model (inside its
+# LLaVA), CLIP text encoder, VAE and transformer, the latter with an image condition.
 LATENT_CHANNELS = 4
+
+
+def tiny_llama_config(tokenizer: PreTrainedTokenizerFast) -> Any:
+    """The Llama text model's configuration at toy size (the weights are drawn by the caller)."""
+    from transformers import LlamaConfig
+
+    return LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=3,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        max_position_embeddings=512,
+    )
+
+
+def tiny_transformer(seed: int, in_channels: int = LATENT_CHANNELS, guidance_embeds: bool = True, **image: Any) -> Any:
+    """HunyuanVideo's DiT at toy size, seeded. Image-to-video variants pass more input channels,
+    their guidance embedding and ``image_condition_type``."""
+    import torch
+    from diffusers import HunyuanVideoTransformer3DModel
+
+    torch.manual_seed(seed)
+    return HunyuanVideoTransformer3DModel(
+        in_channels=in_channels,
+        out_channels=LATENT_CHANNELS,
+        num_attention_heads=2,
+        attention_head_dim=16,
+        num_layers=1,
+        num_single_layers=1,
+        num_refiner_layers=1,
+        mlp_ratio=2.0,
+        patch_size=2,
+        patch_size_t=1,
+        qk_norm="rms_norm",
+        guidance_embeds=guidance_embeds,
+        text_embed_dim=32,
+        pooled_projection_dim=16,
+        rope_axes_dim=(4, 6, 6),
+        **image,
+    )
 
 
 def tiny_clip_text_encoder(tokenizer: PreTrainedTokenizerFast, seed: int) -> Any:

@@ -17,7 +17,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from model.tiny.hunyuanvideo import LATENT_CHANNELS, tiny_clip_text_encoder, tiny_vae
+from model.tiny.hunyuanvideo import (
+    LATENT_CHANNELS,
+    tiny_clip_text_encoder,
+    tiny_llama_config,
+    tiny_transformer,
+    tiny_vae,
+)
 from model.tiny.marker import write_marker
 from model.tiny.tokenizers import build_clip_tokenizer, build_llama_tokenizer
 
@@ -68,12 +74,10 @@ def build_tiny_model(
     from diffusers import (
         FlowMatchEulerDiscreteScheduler,
         HunyuanVideoImageToVideoPipeline,
-        HunyuanVideoTransformer3DModel,
     )
     from transformers import (
         CLIPImageProcessor,
         CLIPVisionConfig,
-        LlamaConfig,
         LlavaConfig,
         LlavaForConditionalGeneration,
     )
@@ -87,18 +91,7 @@ def build_tiny_model(
     torch.manual_seed(seed)
     text_encoder = LlavaForConditionalGeneration(
         LlavaConfig(
-            text_config=LlamaConfig(
-                vocab_size=len(tokenizer),
-                hidden_size=32,
-                intermediate_size=64,
-                num_hidden_layers=3,
-                num_attention_heads=4,
-                num_key_value_heads=4,
-                bos_token_id=tokenizer.bos_token_id,
-                eos_token_id=tokenizer.eos_token_id,
-                pad_token_id=tokenizer.pad_token_id,
-                max_position_embeddings=512,
-            ),
+            text_config=tiny_llama_config(tokenizer),
             vision_config=CLIPVisionConfig(
                 hidden_size=16,
                 intermediate_size=32,
@@ -122,26 +115,13 @@ def build_tiny_model(
         do_center_crop=True,
     )
     text_encoder_2 = tiny_clip_text_encoder(tokenizer_2, seed)
-    torch.manual_seed(seed)
     latent_concat = image_condition_type == "latent_concat"
-    transformer = HunyuanVideoTransformer3DModel(
+    transformer = tiny_transformer(
+        seed,
         # latent_concat: noise, the image latent and a 1-channel mask, like 16 * 2 + 1 = 33.
         in_channels=2 * LATENT_CHANNELS + 1 if latent_concat else LATENT_CHANNELS,
-        out_channels=LATENT_CHANNELS,
-        num_attention_heads=2,
-        attention_head_dim=16,
-        num_layers=1,
-        num_single_layers=1,
-        num_refiner_layers=1,
-        mlp_ratio=2.0,
-        patch_size=2,
-        patch_size_t=1,
-        qk_norm="rms_norm",
         # As the real checkpoints: the 16-channel one is guidance-distilled, the 33-channel one not.
         guidance_embeds=not latent_concat,
-        text_embed_dim=32,
-        pooled_projection_dim=16,
-        rope_axes_dim=(4, 6, 6),
         image_condition_type=image_condition_type,
     )
     vae = tiny_vae(seed)  # the text-to-video twin's VAE
