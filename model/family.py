@@ -41,7 +41,8 @@ HUNYUANVIDEO = ModelSpec(
 # HunyuanVideo image-to-video: Tencent's two checkpoints, told apart by the transformer's
 # ``image_condition_type``. Tencent's reference settings: 720p, 129 frames at 24 fps, 50 steps,
 # embedded guidance 6.0 (and flow shift 7.0: the scheduler's, not a spec field).
-HUNYUANVIDEO_I2V = ModelSpec(
+HUNYUANVIDEO_I2V = replace(
+    HUNYUANVIDEO,
     name="hunyuanvideo-i2v",
     description=(
         "HunyuanVideo-I2V 13B image-to-video (Tencent), the 16-channel token_replace checkpoint "
@@ -50,30 +51,22 @@ HUNYUANVIDEO_I2V = ModelSpec(
     kind=Kind.HUNYUANVIDEO_I2V,
     weights_subdir="hunyuanvideo-i2v",
     hub_repository="hunyuanvideo-community/HunyuanVideo-I2V",
-    limits=ModelLimits(sizes=HUNYUANVIDEO_720P, max_frames=129, min_fps=8, max_fps=30, min_steps=1, max_steps=100),
-    defaults=ModelDefaults(size=Size(1280, 720), seconds=5, fps=24, num_inference_steps=50, guidance_scale=6.0),
-    transformer_dtype="bfloat16",
-    dtype="float16",
-    vae_tiling=True,
+    limits=replace(HUNYUANVIDEO.limits, sizes=HUNYUANVIDEO_720P),
     prompt_template_crop_start=103,
 )
 
-HUNYUANVIDEO_I2V_33CH = ModelSpec(
+HUNYUANVIDEO_I2V_33CH = replace(
+    HUNYUANVIDEO_I2V,
     name="hunyuanvideo-i2v-33ch",
     description=(
         "HunyuanVideo-I2V 13B image-to-video (Tencent), the 33-channel latent_concat checkpoint "
         "(Tencent's first release; not guidance-distilled), bf16 transformer, 720p presets."
     ),
-    kind=Kind.HUNYUANVIDEO_I2V,
     weights_subdir="hunyuanvideo-i2v-33ch",
     hub_repository="hunyuanvideo-community/HunyuanVideo-I2V-33ch",
     # Its pipeline drops 4 decoded frames, which the adapter asks for on top: 125 + 4 = 129 at most.
-    limits=ModelLimits(sizes=HUNYUANVIDEO_720P, max_frames=125, min_fps=8, max_fps=30, min_steps=1, max_steps=100),
-    defaults=ModelDefaults(size=Size(1280, 720), seconds=5, fps=24, num_inference_steps=50, guidance_scale=1.0),
-    transformer_dtype="bfloat16",
-    dtype="float16",
-    vae_tiling=True,
-    prompt_template_crop_start=103,
+    limits=replace(HUNYUANVIDEO_I2V.limits, max_frames=125),
+    defaults=replace(HUNYUANVIDEO_I2V.defaults, guidance_scale=1.0),
 )
 
 
