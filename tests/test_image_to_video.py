@@ -180,6 +180,10 @@ def test_a_tier_without_image_to_video_refuses_images(stack: ServiceStack) -> No
     files = {"input_reference": ("image.png", png(128, 128), "image/png")}
     response = http.post("/videos", data={"prompt": "a boat", "model": I2V, **SMALL}, files=files)
     assert assert_error(response, 403, "permission_error", "capability_not_allowed")["param"] == "input_reference"
+    # The tier is checked before the image is looked at: even unreadable bytes get the 403.
+    files = {"input_reference": ("image.png", b"not an image", "image/png")}
+    response = http.post("/videos", data={"prompt": "a boat", "model": I2V, **SMALL}, files=files)
+    assert_error(response, 403, "permission_error", "capability_not_allowed")
 
 
 def test_models_show_their_capabilities(client: openai.OpenAI, http: httpx.Client) -> None:

@@ -6,9 +6,10 @@ order that makes each refusal cheap and exact:
 1. the organization's request rate (Redis or memory, shared by API replicas): 429;
 2. the model is served here and can do what is asked (text- or image-to-video), the request fits
    the model (``resolve_video_parameters``) and the deployment's metadata rule: 400;
-3. the input image, if any, is fetched (an https URL, under the webhook SSRF policy), checked and
+3. the tier allows the capability, model, length, size and steps: 403 (before any image is
+   fetched or decoded: a tier without image-to-video costs no download);
+4. the input image, if any, is fetched (an https URL, under the webhook SSRF policy), checked and
    fitted to the video's size (``videogen.videos.reference_images``): 400;
-4. the tier allows the capability, model, length, size and steps: 403;
 5. a per-video ``webhook_url`` is reachable and signable: 400;
 6. admission, exact under concurrency: idempotent replay, concurrency limit, daily quota (429),
    then the job's row (``videogen.videos.admission``) and its input image in storage;
@@ -101,8 +102,8 @@ class VideoSubmitter:
         """Queue the video ``request`` asks for."""
         tier, rate = self._admit_rate(api_key, idempotency_key)
         params = self.resolve(request)
-        image = self._reference_image(request, params) if params.capability == Capability.IMAGE_TO_VIDEO else None
         check_tier(tier, params)
+        image = self._reference_image(request, params) if params.capability == Capability.IMAGE_TO_VIDEO else None
         webhook_url = None
         if request.webhook_url is not None:
             webhook_url = check_video_webhook_url(self.url_policy, api_key.organization, request.webhook_url)
@@ -137,8 +138,8 @@ class VideoSubmitter:
             ),
             with_image=source.input_image_sha256 is not None,
         )
-        image = self._source_image(source) if params.capability == Capability.IMAGE_TO_VIDEO else None
         check_tier(tier, params)
+        image = self._source_image(source) if params.capability == Capability.IMAGE_TO_VIDEO else None
         fingerprint = hashlib.sha256(f"remix\0{source.id}\0{prompt}".encode()).hexdigest()
         return self._queue(
             session, api_key, tier, rate, params, image, fingerprint, idempotency_key, None, remixed_from=source.id
