@@ -29,15 +29,16 @@ class CreateBody:
 
 
 async def read_limited(request: Request, limit: int) -> bytes:
-    """The whole body, or 413 as soon as it passes ``limit`` bytes."""
+    """The whole body, or 413 as soon as it passes ``limit`` bytes (declared or received)."""
+    too_large = RequestTooLargeError(f"The request body is larger than {limit // 1024} KiB.")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise RequestTooLargeError(f"The request body is larger than {limit // 1024} KiB.")
+        raise too_large
     received = bytearray()
     async for chunk in request.stream():
         received += chunk
         if len(received) > limit:
-            raise RequestTooLargeError(f"The request body is larger than {limit // 1024} KiB.")
+            raise too_large
     body = bytes(received)
     # Starlette's own cache of the body: form parsing below reads it from here.
     request._body = body

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from sqlalchemy.orm import Session
 
 from api.deps import ApiKeyDep, SessionDep, SettingsDep, StorageDep, SubmitterDep
 from api.request_bodies import read_create_body
@@ -19,6 +20,7 @@ from videogen.storage import ObjectNotFoundError
 from videogen.videos import service
 from videogen.videos.assets import CONTENT_TYPES, EXTENSIONS, Variant
 from videogen.videos.parameters import VideoRequest
+from videogen.videos.submission import Submission
 
 router = APIRouter(
     prefix="/v1/videos",
@@ -79,6 +81,15 @@ def _video_request(body: VideoCreateRequest, upload: bytes | None) -> VideoReque
     return VideoRequest(**fields, input_reference=reference)
 
 
+def _submitted(session: Session, response: Response, submission: Submission) -> VideoObject:
+    """A create's or remix's answer: the video, the rate-limit headers, and whether an
+    Idempotency-Key replayed an earlier request."""
+    response.headers.update(submission.rate_limit.headers())
+    if submission.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return service.describe(session, submission.video)
+
+
 _CREATE_BODY_SCHEMA = {"$ref": "#/components/schemas/VideoCreateRequest"}
 
 
@@ -109,11 +120,7 @@ async def create_video(
     idempotency_key = request.headers.get("idempotency-key")
 
     def submit() -> VideoObject:
-        submission = submitter.submit(session, api_key, video_request, idempotency_key)
-        response.headers.update(submission.rate_limit.headers())
-        if submission.replayed:
-            response.headers["Idempotent-Replayed"] = "true"
-        return service.describe(session, submission.video)
+        return _submitted(session, response, submitter.submit(session, api_key, video_request, idempotency_key))
 
     return await run_in_threadpool(submit)
 
@@ -133,11 +140,8 @@ def remix_video(
     session: SessionDep,
     api_key: ApiKeyDep,
 ) -> VideoObject:
-    submission = submitter.remix(session, api_key, video_id, body.prompt, request.headers.get("idempotency-key"))
-    response.headers.update(submission.rate_limit.headers())
-    if submission.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return service.describe(session, submission.video)
+    idempotency_key = request.headers.get("idempotency-key")
+    return _submitted(session, response, submitter.remix(session, api_key, video_id, body.prompt, idempotency_key))
 
 
 @router.get("", response_model=VideoList, summary="List videos")
