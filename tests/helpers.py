@@ -13,7 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import numpy as np
+from PIL import Image
 
+from model.generation import GenerationRequest
 from tests.stack import ServiceStack, wait_until
 
 # --- the operator's configuration for the test run (conftest hands it to the service) -----------
@@ -47,6 +50,27 @@ JOB_DEADLINE = 240.0
 LONG_JOB: dict[str, Any] = {"size": "256x256", "seconds": "4", "fps": 16, "num_inference_steps": 200}
 # The cheapest complete request, for tests about something other than generation.
 QUICK: dict[str, Any] = {"prompt": "quick", "num_inference_steps": 1, "seconds": "1"}
+
+
+def noise_picture(seed: int = 0, width: int = 128, height: int = 128) -> Image.Image:
+    """An RGB image of seeded noise: different seeds are different images, for image-to-video."""
+    pixels = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    return Image.fromarray(pixels, "RGB")
+
+
+def generation_request(**overrides: Any) -> GenerationRequest:
+    """A small request for the model layer (a tiny twin runs it in a second or two)."""
+    values: dict[str, Any] = dict(
+        prompt="a dog runs on the beach",
+        width=128,
+        height=128,
+        num_frames=5,
+        num_inference_steps=2,
+        guidance_scale=6.0,
+        seed=7,
+    )
+    values.update(overrides)
+    return GenerationRequest(**values)
 
 
 def assert_error(response: httpx.Response, status: int, type_: str, code: str | None = None) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 from model import ModelRegistry, Size, UnknownModelError, frames_for
 from model.generation import GenerationRequest, VideoGenerator
 from model.loading import ModelWeightsMissingError, load_pipeline
+from tests.helpers import generation_request
 
 
 @pytest.fixture(scope="module")
@@ -21,18 +23,8 @@ def generator(models_dir: Path) -> VideoGenerator:
     return VideoGenerator(spec, load_pipeline(spec, models_dir, "cpu"))
 
 
-def request(**overrides: object) -> GenerationRequest:
-    values: dict[str, object] = dict(
-        prompt="a dog runs on the beach",
-        width=128,
-        height=128,
-        num_frames=9,
-        num_inference_steps=2,
-        guidance_scale=6.0,
-        seed=7,
-    )
-    values.update(overrides)
-    return GenerationRequest(**values)  # type: ignore[arg-type]
+def request(**overrides: Any) -> GenerationRequest:
+    return generation_request(**{"num_frames": 9, **overrides})
 
 
 def test_tiny_model_is_real_hunyuanvideo_in_diffusers_layout(models_dir: Path, generator: VideoGenerator) -> None:

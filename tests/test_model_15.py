@@ -10,13 +10,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from model import ModelRegistry, Size
-from model.generation import GenerationCancelled, GenerationRequest, UnsupportedRequestError, VideoGenerator
+from model.generation import GenerationCancelled, UnsupportedRequestError, VideoGenerator
 from model.loading import load_pipeline
 from model.spec import Capability, Kind
 from model.tiny import build_tiny
+from tests.helpers import generation_request, noise_picture
 
 T2V, I2V = "hunyuanvideo-1.5-tiny", "hunyuanvideo-1.5-i2v-tiny"
 
@@ -40,25 +40,6 @@ def t2v(models_dir_15: Path) -> VideoGenerator:
 def i2v(models_dir_15: Path) -> VideoGenerator:
     spec = ModelRegistry().get(I2V)
     return VideoGenerator(spec, load_pipeline(spec, models_dir_15, "cpu"))
-
-
-def picture(width: int = 128, height: int = 128, seed: int = 0) -> Image.Image:
-    pixels = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
-    return Image.fromarray(pixels, "RGB")
-
-
-def request(**overrides: Any) -> GenerationRequest:
-    values: dict[str, Any] = dict(
-        prompt="a dog runs on the beach",
-        width=128,
-        height=128,
-        num_frames=5,
-        num_inference_steps=2,
-        guidance_scale=6.0,
-        seed=7,
-    )
-    values.update(overrides)
-    return GenerationRequest(**values)
 
 
 def count_calls(obj: Any, name: str) -> list[int]:
@@ -113,14 +94,14 @@ def test_system_prompt_crop_is_counted_with_the_twins_tokenizer(t2v: VideoGenera
 
 
 def test_text_to_video_gives_the_requested_frames_and_is_seeded(t2v: VideoGenerator) -> None:
-    clip = t2v.generate(request(num_frames=17, num_inference_steps=4))  # the twin's default: 2 s at 8 fps
+    clip = t2v.generate(generation_request(num_frames=17, num_inference_steps=4))  # the twin's default: 2 s at 8 fps
     assert clip.frames.shape == (17, 128, 128, 3)
     assert clip.frames.dtype == np.uint8
-    wide = t2v.generate(request(width=256, height=144, num_inference_steps=1))
+    wide = t2v.generate(generation_request(width=256, height=144, num_inference_steps=1))
     assert wide.frames.shape == (5, 144, 256, 3)
-    first = t2v.generate(request())
-    assert np.array_equal(first.frames, t2v.generate(request()).frames)
-    assert not np.array_equal(first.frames, t2v.generate(request(seed=8)).frames)
+    first = t2v.generate(generation_request())
+    assert np.array_equal(first.frames, t2v.generate(generation_request()).frames)
+    assert not np.array_equal(first.frames, t2v.generate(generation_request(seed=8)).frames)
 
 
 def test_guidance_scale_reaches_the_guider_for_the_run_only(t2v: VideoGenerator) -> None:
@@ -131,10 +112,10 @@ def test_guidance_scale_reaches_the_guider_for_the_run_only(t2v: VideoGenerator)
     def look(done: int, total: int) -> None:
         seen.append(pipeline.guider.guidance_scale)
 
-    strong = t2v.generate(request(guidance_scale=9.0), on_step=look)
+    strong = t2v.generate(generation_request(guidance_scale=9.0), on_step=look)
     assert seen == [9.0, 9.0]
     assert pipeline.guider is loaded and loaded.guidance_scale == 6.0  # the loaded guider, unchanged
-    assert not np.array_equal(strong.frames, t2v.generate(request(guidance_scale=1.0)).frames)
+    assert not np.array_equal(strong.frames, t2v.generate(generation_request(guidance_scale=1.0)).frames)
 
 
 @pytest.fixture(params=[T2V, I2V])
@@ -146,7 +127,7 @@ def any_generator(request: pytest.FixtureRequest) -> VideoGenerator:
 
 def test_progress_reports_every_step_and_cancelling_stops_before_the_vae_decode(any_generator: VideoGenerator) -> None:
     pipeline = any_generator.pipeline
-    image = picture() if any_generator.spec.can(Capability.IMAGE_TO_VIDEO) else None
+    image = noise_picture() if any_generator.spec.can(Capability.IMAGE_TO_VIDEO) else None
     seen: list[tuple[int, int]] = []
 
     def cancel_at_one(done: int, total: int) -> None:
@@ -157,7 +138,8 @@ def test_progress_reports_every_step_and_cancelling_stops_before_the_vae_decode(
     transformer_runs = count_calls(pipeline.transformer, "forward")
     try:
         any_generator.generate(
-            request(num_inference_steps=3, image=image), on_step=lambda done, total: seen.append((done, total))
+            generation_request(num_inference_steps=3, image=image),
+            on_step=lambda done, total: seen.append((done, total)),
         )
         assert seen == [(1, 3), (2, 3), (3, 3)]
         assert (len(decodes), len(transformer_runs)) == (1, 6)  # a conditional and an unconditional pass a step
@@ -165,7 +147,7 @@ def test_progress_reports_every_step_and_cancelling_stops_before_the_vae_decode(
         transformer_runs.clear()
         with pytest.raises(GenerationCancelled):
             any_generator.generate(
-                request(num_inference_steps=50, guidance_scale=3.0, image=image), on_step=cancel_at_one
+                generation_request(num_inference_steps=50, guidance_scale=3.0, image=image), on_step=cancel_at_one
             )
         assert (len(decodes), len(transformer_runs)) == (0, 2)  # stopped after step 1, before the VAE decode
     finally:
@@ -177,26 +159,28 @@ def test_progress_reports_every_step_and_cancelling_stops_before_the_vae_decode(
 
 
 def test_image_to_video_gives_the_requested_frames_and_follows_seed_and_image(i2v: VideoGenerator) -> None:
-    image = picture()
-    first = i2v.generate(request(image=image))
+    image = noise_picture()
+    first = i2v.generate(generation_request(image=image))
     assert first.frames.shape == (5, 128, 128, 3)
-    assert np.array_equal(first.frames, i2v.generate(request(image=picture())).frames)
-    assert not np.array_equal(first.frames, i2v.generate(request(image=image, seed=8)).frames)
-    assert not np.array_equal(first.frames, i2v.generate(request(image=picture(seed=1))).frames)
+    assert np.array_equal(first.frames, i2v.generate(generation_request(image=noise_picture())).frames)
+    assert not np.array_equal(first.frames, i2v.generate(generation_request(image=image, seed=8)).frames)
+    assert not np.array_equal(first.frames, i2v.generate(generation_request(image=noise_picture(1))).frames)
     # A size the pipeline's own bucket search would not pick for this image's ratio at its target size.
-    tall = i2v.generate(request(width=144, height=256, num_frames=5, num_inference_steps=1, image=picture(144, 256)))
+    tall = i2v.generate(
+        generation_request(width=144, height=256, num_frames=5, num_inference_steps=1, image=noise_picture(0, 144, 256))
+    )
     assert tall.frames.shape == (5, 256, 144, 3)
 
 
 def test_requests_the_models_cannot_honour_are_refused(t2v: VideoGenerator, i2v: VideoGenerator) -> None:
     with pytest.raises(UnsupportedRequestError, match="animates an image"):
-        i2v.generate(request())
+        i2v.generate(generation_request())
     with pytest.raises(UnsupportedRequestError, match="takes no image"):
-        t2v.generate(request(image=picture()))
+        t2v.generate(generation_request(image=noise_picture()))
     with pytest.raises(UnsupportedRequestError, match="multiples of 16"):
-        t2v.generate(request(width=136, height=136))
+        t2v.generate(generation_request(width=136, height=136))
     with pytest.raises(UnsupportedRequestError, match="4k\\+1"):
-        t2v.generate(request(num_frames=8))
+        t2v.generate(generation_request(num_frames=8))
 
 
 def test_building_a_twin_twice_with_one_seed_gives_identical_bytes(tmp_path: Path, models_dir_15: Path) -> None:

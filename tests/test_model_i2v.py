@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from model import ModelRegistry, ModelSpec, frames_for
 from model.generation import GenerationCancelled, GenerationRequest, UnsupportedRequestError, VideoGenerator
@@ -17,6 +16,7 @@ from model.kinds.hunyuanvideo_i2v import HunyuanVideoImageToVideoAdapter
 from model.loading import load_pipeline
 from model.spec import Capability, Kind
 from model.tiny import TINY_MARKER, build_tiny
+from tests.helpers import generation_request, noise_picture
 
 VARIANTS = {"hunyuanvideo-i2v-tiny": "token_replace", "hunyuanvideo-i2v-33ch-tiny": "latent_concat"}
 
@@ -46,24 +46,8 @@ def generator(request: pytest.FixtureRequest, generators: dict[str, VideoGenerat
     return generators[request.param]
 
 
-def picture(seed: int, width: int = 128, height: int = 128) -> Image.Image:
-    pixels = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
-    return Image.fromarray(pixels, "RGB")
-
-
 def request(**overrides: Any) -> GenerationRequest:
-    values: dict[str, Any] = dict(
-        prompt="a dog runs on the beach",
-        width=128,
-        height=128,
-        num_frames=5,
-        num_inference_steps=2,
-        guidance_scale=6.0,
-        seed=7,
-        image=picture(1),
-    )
-    values.update(overrides)
-    return GenerationRequest(**values)
+    return generation_request(**{"image": noise_picture(1), **overrides})
 
 
 def test_registry_has_both_checkpoints_and_their_twins() -> None:
@@ -136,7 +120,7 @@ def test_generates_exactly_the_requested_frames_at_the_requested_size(
     generator: VideoGenerator, width: int, height: int, num_frames: int
 ) -> None:
     video = generator.generate(
-        request(width=width, height=height, num_frames=num_frames, image=picture(1, width, height))
+        request(width=width, height=height, num_frames=num_frames, image=noise_picture(1, width, height))
     )
     assert video.frames.shape == (num_frames, height, width, 3)
     assert video.frames.dtype == np.uint8
@@ -145,7 +129,7 @@ def test_generates_exactly_the_requested_frames_at_the_requested_size(
 def test_same_image_and_seed_same_frames_other_image_other_frames(generator: VideoGenerator) -> None:
     first = generator.generate(request())
     again = generator.generate(request())
-    other_image = generator.generate(request(image=picture(2)))
+    other_image = generator.generate(request(image=noise_picture(2)))
     assert np.array_equal(first.frames, again.frames)
     assert not np.array_equal(first.frames, other_image.frames)
 
@@ -189,7 +173,7 @@ def test_requests_without_a_fitting_image_are_refused(generator: VideoGenerator)
     with pytest.raises(UnsupportedRequestError, match="animates an image"):
         generator.generate(request(image=None))
     with pytest.raises(UnsupportedRequestError, match="the image is 256x144"):
-        generator.generate(request(image=picture(1, 256, 144)))
+        generator.generate(request(image=noise_picture(1, 256, 144)))
 
 
 @pytest.mark.parametrize("name", list(VARIANTS))
