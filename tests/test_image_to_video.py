@@ -203,6 +203,8 @@ def test_a_remix_keeps_the_seed_parameters_and_image_with_a_new_prompt(
     keep = ("model", "size", "seconds", "seed", "fps", "num_frames", "num_inference_steps", "guidance_scale")
     assert {k: done[k] for k in keep} == {k: source[k] for k in keep}
     assert done["prompt"] == "the boat sinks" and done["input_reference"] == source["input_reference"]
+    nul = http.post(f"/videos/{source['id']}/remix", json={"prompt": "a\u0000b"})
+    assert assert_error(nul, 400, "invalid_request_error")["param"] == "prompt"
     # An Idempotency-Key makes a retried remix safe, as it does a create.
     again = [
         http.post(f"/videos/{source['id']}/remix", json={"prompt": "once"}, headers={"Idempotency-Key": "remix-1"})

@@ -386,6 +386,8 @@ def test_a_rotated_secret_overlaps_with_the_old_one(org: Org, receiver: WebhookR
         "http://[::1]/hook",
         "ftp://example.com/hook",
         "http://user:pass@127.0.0.2/hook",
+        "http://127.0.0.2/hook\u0000",  # an allowed host, but a NUL (refused by PostgreSQL, and no URL has one)
+        "http://127.0.0.2/ho\nok",  # a line break: header injection
     ],
 )
 def test_webhook_urls_that_point_inside_are_refused(org: Org, url: str) -> None:

@@ -117,6 +117,8 @@ class WebhookURLPolicy:
         """Scheme, host, port and request target of ``url``, or why it cannot be a ``purpose`` URL."""
         if len(url) > MAX_URL_LENGTH:
             raise WebhookURLError(f"{purpose} URLs are at most {MAX_URL_LENGTH} characters")
+        if any(ord(character) < 0x20 or character == "\x7f" for character in url):
+            raise WebhookURLError(f"{purpose} URLs must not contain control characters")
         try:
             parts = urlsplit(url.strip())
             port = parts.port

@@ -76,6 +76,14 @@ def _within(value: NumberT, low: NumberT, high: NumberT, param: str, spec: Model
     return value
 
 
+def _texts(prompt: str, negative_prompt: str | None, metadata: dict[str, str] | None) -> list[tuple[str, str]]:
+    """Every client-written string of a request that is stored, with the parameter it came from."""
+    texts = [("prompt", prompt)] + ([("negative_prompt", negative_prompt)] if negative_prompt is not None else [])
+    for key, value in (metadata or {}).items():
+        texts += [("metadata", key), ("metadata", value)]
+    return texts
+
+
 def _parse_seconds(value: str | int | float) -> Decimal:
     try:
         seconds = Decimal(str(value).strip())
@@ -120,6 +128,11 @@ def resolve_video_parameters(
             param="input_reference",
             code="input_reference_required",
         )
+
+    for param, text in _texts(prompt, negative_prompt, metadata):
+        if "\x00" in text:
+            # Databases refuse NUL in text (PostgreSQL rejects the row); no prompt needs one.
+            raise InvalidRequestError(f"{param} must not contain NUL characters", param=param)
 
     prompt = prompt.strip()
     if not prompt:
