@@ -194,7 +194,7 @@ def test_models_show_their_capabilities(client: openai.OpenAI, http: httpx.Clien
 
 
 def test_a_remix_keeps_the_seed_parameters_and_image_with_a_new_prompt(
-    client: openai.OpenAI, http: httpx.Client
+    stack: ServiceStack, client: openai.OpenAI, http: httpx.Client
 ) -> None:
     source = completed(http, create(http, png(128, 128), model=I2V, seed=11, **SMALL)["id"])
     remix = client.videos.remix(source["id"], prompt="the boat sinks")
@@ -203,6 +203,8 @@ def test_a_remix_keeps_the_seed_parameters_and_image_with_a_new_prompt(
     keep = ("model", "size", "seconds", "seed", "fps", "num_frames", "num_inference_steps", "guidance_scale")
     assert {k: done[k] for k in keep} == {k: source[k] for k in keep}
     assert done["prompt"] == "the boat sinks" and done["input_reference"] == source["input_reference"]
+    stranger = keyed_client(stack, "enterprise").post(f"/videos/{source['id']}/remix", json={"prompt": "mine"})
+    assert_error(stranger, 404, "invalid_request_error", "not_found")  # another organization's video is absent
     nul = http.post(f"/videos/{source['id']}/remix", json={"prompt": "a\u0000b"})
     assert assert_error(nul, 400, "invalid_request_error")["param"] == "prompt"
     # An Idempotency-Key makes a retried remix safe, as it does a create.
