@@ -11,10 +11,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
-from api.errors import install_error_handlers
+from api.errors import install_error_handlers, unexpected_error
+from api.limits import BodyLimit, ConcurrencyLimit, LastResort, body_limit_for
 from api.routes import access_requests, admin, models, system, usage, videos, webhooks
 from model import ModelRegistry
-from videogen import broker
+from videogen import broker, database
 from videogen.accounts.ratelimit import rate_limiter_for
 from videogen.accounts.tiers import load_tiers
 from videogen.housekeeping import reconcile_once
@@ -37,6 +38,17 @@ async def _reconcile_forever(settings: Settings, storage: Storage) -> None:
             await run_in_threadpool(reconcile_once, settings, storage)
         except Exception:  # noqa: BLE001 - keep trying; the next round may succeed
             log.warning("reconcile failed", exc_info=True)
+
+
+def _configure_logging(settings: Settings) -> None:
+    """Our own loggers (the reconciler's rounds, outages, webhook sends) at ``LOG_LEVEL`` on stderr.
+    uvicorn configures only its own loggers; without a root handler everything below WARNING
+    would be dropped. A process that configured logging itself keeps its configuration."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in ("api", "videogen", "model"):
+        logging.getLogger(name).setLevel(settings.log_level.upper())
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -63,11 +75,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    _configure_logging(settings)
+    database.configure(settings)  # the pool is sized for the requests admitted below (api.limits)
     broker.enable(settings)  # new jobs and webhook deliveries are announced as soon as they commit
     app.state.storage = storage_from_settings(settings)
     app.state.registry = ModelRegistry.from_file(settings.models_file)
     app.state.tiers = load_tiers(settings.tiers_file)
-    app.state.rate_limiter = rate_limiter_for(settings.rate_limit_url)
+    app.state.rate_limiter = rate_limiter_for(settings)
     app.state.secret_box = secret_box(settings)
     app.state.webhook_policy = url_policy(settings)
     app.state.submitter = VideoSubmitter(
@@ -79,6 +93,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.storage,
     )
     install_error_handlers(app)
+    # Outermost last: a request waits for a slot, then its body is bounded as it is read, and any
+    # exception that no handler mapped is answered without dropping the connection.
+    app.add_middleware(LastResort, classify=unexpected_error)
+    app.add_middleware(
+        BodyLimit,
+        limit_for=body_limit_for(
+            settings.api_max_body_bytes,
+            {("POST", "/v1/videos"): videos.create_body_limit(settings)},
+        ),
+    )
+    app.add_middleware(
+        ConcurrencyLimit,
+        max_in_flight=settings.api_max_concurrent_requests,
+        max_queued=settings.api_max_queued_requests,
+        queue_timeout=settings.api_queue_timeout_seconds,
+    )
     app.include_router(videos.router)
     app.include_router(models.router)
     app.include_router(webhooks.router)

@@ -12,7 +12,8 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from videogen.errors import InvalidRequestError, VideogenError
+from videogen.errors import InvalidRequestError, RequestTooLargeError, ServiceUnavailableError, VideogenError
+from videogen.outages import outage_of
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +71,27 @@ def install_error_handlers(app: FastAPI) -> None:
         elif exc.status_code == 405:
             error.message = f"Method {request.method} is not allowed on {request.url.path}."
             error.code = "method_not_allowed"
+        elif exc.status_code == 413:
+            error.code = RequestTooLargeError.code
+        elif exc.status_code == 400:
+            error.code = "invalid_body"  # FastAPI could not read the body (not JSON it can parse)
         return error_response(error, headers=getattr(exc, "headers", None))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", exc_info=exc)
-        return error_response(VideogenError("The server had an error while processing your request."))
+    # Everything else (a dependency's outage, a bug) is answered by ``api.limits.LastResort`` with
+    # ``unexpected_error``: unlike a handler for ``Exception``, it keeps the client's connection.
+
+
+def unexpected_error(exc: BaseException) -> VideogenError:
+    """What the client is told about an exception nothing else mapped: a 503 with Retry-After if a
+    dependency is down (the request may simply be retried), else a 500. Neither names a host,
+    bucket or path: the details are in the server log."""
+    if isinstance(exc, VideogenError):
+        return exc
+    if isinstance(exc, RecursionError):
+        return InvalidRequestError("The request is nested too deeply.", code="invalid_json")
+    dependency = outage_of(exc)
+    if dependency is not None:
+        return ServiceUnavailableError(
+            f"The {dependency} is unavailable at the moment; try again shortly.", code=f"{dependency}_unavailable"
+        )
+    return VideogenError("The server had an error while processing your request.")

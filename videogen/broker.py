@@ -12,9 +12,12 @@ reconciler sends them a little later.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from functools import lru_cache
 
 from celery import Celery
+from kombu.exceptions import ChannelError
 
 from videogen import embedded_broker
 from videogen.settings import Settings
@@ -37,7 +40,12 @@ def queue_for_model(model: str) -> str:
 
 def make_celery(settings: Settings) -> Celery:
     app = Celery("videogen", broker=settings.broker_url, set_as_current=False)
-    transport_options: dict[str, object] = {"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS}
+    transport_options: dict[str, object] = {
+        "visibility_timeout": VISIBILITY_TIMEOUT_SECONDS,
+        # A Redis that stops answering (paused, partitioned) must cost a bounded wait, never a hang.
+        "socket_timeout": settings.redis_timeout_seconds,
+        "socket_connect_timeout": settings.redis_timeout_seconds,
+    }
     if settings.is_embedded_broker:
         app.conf.broker_transport = embedded_broker.TRANSPORT
         folder = settings.broker_dir
@@ -53,6 +61,7 @@ def make_celery(settings: Settings) -> Celery:
     app.conf.update(
         broker_transport_options=transport_options,
         broker_connection_retry_on_startup=True,
+        broker_connection_timeout=settings.redis_timeout_seconds,
         task_ignore_result=True,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -75,22 +84,77 @@ def celery_for(settings: Settings) -> Celery:
     return _celery_for(settings.broker_url, settings.model_dump_json())
 
 
+class _Outage:
+    """When the broker last failed this process: for ``dependency_retry_seconds`` after a failure,
+    sends are skipped at once (the reconciler sends them once the broker is back), so a broker
+    outage costs one bounded wait, not one per request."""
+
+    def __init__(self) -> None:
+        self.until = 0.0
+        self.lock = threading.Lock()
+
+    def active(self) -> bool:
+        return time.monotonic() < self.until
+
+    def begin(self, seconds: float) -> bool:
+        """Note a failure; True if it starts an outage (so it is logged once, not per send)."""
+        with self.lock:
+            first = not self.active()
+            self.until = time.monotonic() + seconds
+            return first
+
+    def end(self) -> None:
+        self.until = 0.0
+
+
+_outage = _Outage()
+
+
 def send(settings: Settings, task: str, subject: str, queue: str, countdown: float = 0.0) -> bool:
     """Send ``task(subject)`` to ``queue``; False (logged) if the broker is unreachable. Callers
     keep the work in the database, so False means "later", never "lost"."""
+    if _outage.active():
+        return False
     try:
         celery_for(settings).send_task(
             task,
             args=[subject],
             queue=queue,
             countdown=countdown or None,
-            retry=True,
-            retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
+            # One try, bounded by the socket timeouts: the reconciler is the retry.
+            retry=False,
         )
-    except Exception:  # noqa: BLE001 - any broker failure means "try later"
-        log.warning("could not send %s for %s to the broker; it will be sent again", task, subject, exc_info=True)
+    except Exception as exc:  # noqa: BLE001 - any broker failure means "try later"
+        if _outage.begin(settings.dependency_retry_seconds):
+            log.warning(
+                "the broker is unreachable (%s); nudges are left to the reconciler for %g s",
+                type(exc).__name__,
+                settings.dependency_retry_seconds,
+            )
         return False
     return True
+
+
+def queue_depth(settings: Settings, queue: str) -> int | None:
+    """Messages waiting in ``queue`` (not those a worker holds), or None if the broker cannot say.
+
+    The reconciler compares this with the jobs the database says are waiting: a broker that was
+    flushed or restarted without persistence has lost nudges, and they are sent again at once
+    instead of after ``REDISPATCH_AFTER_SECONDS``.
+    """
+    if _outage.active():
+        return None
+    try:
+        with celery_for(settings).connection_for_read() as connection:
+            channel = connection.default_channel
+            try:
+                return int(channel.queue_declare(queue=queue, passive=True).message_count)
+            except ChannelError:
+                return 0  # the queue does not exist (any more): it holds nothing
+    except Exception as exc:  # noqa: BLE001 - an unreachable broker cannot be asked; try next round
+        if _outage.begin(settings.dependency_retry_seconds):
+            log.warning("the broker is unreachable (%s)", type(exc).__name__)
+        return None
 
 
 # --- which processes nudge after a commit --------------------------------------------------------

@@ -14,14 +14,18 @@ import enum
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from sqlalchemy import JSON, CursorResult, DateTime, Engine, Result, String, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+if TYPE_CHECKING:
+    from videogen.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -85,17 +89,49 @@ class Base(DeclarativeBase):
 # --- engines and the unit of work ----------------------------------------------------------------
 
 
-def make_engine(database_url: str) -> Engine:
+@dataclass(frozen=True)
+class PoolBounds:
+    """How many connections a process may hold and how long anything waits on the database.
+
+    The API admits at most ``concurrent_requests`` requests at a time (``api.limits``) and a request
+    holds at most two connections (its unit of work, and a short one after its commit), so a pool of
+    twice that many can never run dry while requests wait for a thread: a lock-up is impossible by
+    construction, and a database that does not answer costs a bounded wait, then a 503.
+    """
+
+    concurrent_requests: int = 16
+    connect_timeout_seconds: float = 5.0
+    pool_timeout_seconds: float = 10.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PoolBounds:
+        return cls(
+            settings.api_max_concurrent_requests,
+            settings.database_connect_timeout_seconds,
+            settings.database_pool_timeout_seconds,
+        )
+
+
+def make_engine(database_url: str, bounds: PoolBounds | None = None) -> Engine:
     """An engine tuned for the two databases we support.
 
     SQLite is shared by the API and worker processes of the embedded stack, so it runs in WAL
     mode (readers don't block the writer) with a busy timeout instead of failing on a lock.
     """
+    bounds = bounds or PoolBounds()
+    pool = {
+        "pool_size": bounds.concurrent_requests,
+        "max_overflow": bounds.concurrent_requests,
+        "pool_timeout": bounds.pool_timeout_seconds,
+    }
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        in_memory = not url.database or url.database == ":memory:"
+        engine = create_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False}, **({} if in_memory else pool)
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -106,12 +142,31 @@ def make_engine(database_url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": max(1, round(bounds.connect_timeout_seconds))},
+        **pool,
+    )
+
+
+_bounds = PoolBounds()
+
+
+def configure(settings: Settings) -> None:
+    """Size this process's pools and database timeouts from ``settings``; call it before the first
+    engine is made (processes do at start-up)."""
+    global _bounds
+    bounds = PoolBounds.from_settings(settings)
+    if bounds != _bounds:
+        _bounds = bounds
+        get_engine.cache_clear()
+        get_sessionmaker.cache_clear()
 
 
 @lru_cache(maxsize=8)
 def get_engine(database_url: str) -> Engine:
-    return make_engine(database_url)
+    return make_engine(database_url, _bounds)
 
 
 @lru_cache(maxsize=8)

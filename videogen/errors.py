@@ -96,6 +96,15 @@ class UnsupportedMediaTypeError(VideogenError):
 
 
 class ServiceUnavailableError(VideogenError):
+    """503: a dependency (database, broker, storage) is down or the server is saturated; the work
+    is not lost, so the client is told when to try again (``Retry-After``)."""
+
     status_code = 503
     type = "server_error"
     code = "service_unavailable"
+
+    def __init__(
+        self, message: str, *, retry_after: int = 5, code: str | None = None, headers: dict[str, str] | None = None
+    ):
+        super().__init__(message, code=code, headers={"Retry-After": str(retry_after), **(headers or {})})
+        self.retry_after = retry_after

@@ -39,6 +39,21 @@ class Settings(BaseSettings):
     s3_secret_access_key: str | None = Field(None, description="Credentials; None uses boto3's usual chain.")
     s3_prefix: str = Field("videos/", description="Key prefix inside the bucket.")
     s3_create_bucket: bool = Field(False, description="Create the bucket at start-up if missing (dev/test).")
+    s3_connect_timeout_seconds: float = Field(
+        5.0, gt=0, description="Connect timeout of one S3 request (a store that does not answer fails fast)."
+    )
+    s3_read_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Longest wait for each read of an S3 answer, download streams included (a hung store fails "
+        "a call instead of holding a job or a download).",
+    )
+    s3_max_attempts: int = Field(
+        3,
+        ge=1,
+        description="Tries of one S3 request in all (botocore's standard retries, jittered). With the timeouts, a "
+        "hung store fails a call within about attempts x (connect + read) seconds.",
+    )
     content_redirect: bool = Field(
         False,
         description="With S3: answer downloads with a 302 to a presigned URL instead of streaming through the API.",
@@ -117,7 +132,9 @@ class Settings(BaseSettings):
     )
     max_attempts: int = Field(3, description="Times a job may be started (after lost workers) before it fails.")
     reconcile_interval_seconds: float = Field(
-        30.0, description="How often the API looks for lost jobs (0 disables; `videogen reconcile` runs it once)."
+        10.0,
+        description="How often the API looks for lost jobs and nudges the broker no longer holds (0 disables; "
+        "`videogen reconcile` runs it once). A flushed or restarted broker costs queued jobs about this long.",
     )
 
     worker_loaded_models: int = Field(
@@ -128,6 +145,19 @@ class Settings(BaseSettings):
     )
     worker_metrics_port: int | None = Field(
         None, description="If set, each worker serves Prometheus metrics on this port."
+    )
+    worker_finish_retry_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="How long a worker keeps retrying the upload and completion of a finished render while "
+        "storage or the database is unreachable (jittered exponential backoff) before giving up. Finished GPU "
+        "work is worth minutes; kept well under STALE_AFTER_SECONDS so the job is never requeued meanwhile.",
+    )
+    worker_database_wait_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="How long a worker that cannot reach the database waits (with backoff) before handing the "
+        "message back to the broker, rather than acknowledging it and losing the nudge.",
     )
 
     # --- API ---------------------------------------------------------------------------------
@@ -144,6 +174,53 @@ class Settings(BaseSettings):
         10.0, description="Total time to fetch an input_reference given as an https URL."
     )
     log_level: str = Field("INFO", description="Python logging level.")
+
+    # --- bounds: what one API process takes on, and how long it waits on a dependency ------------
+    api_max_concurrent_requests: int = Field(
+        16,
+        ge=1,
+        description="Requests one API process works on at once; the rest wait (asynchronously, holding nothing) "
+        "for up to API_QUEUE_TIMEOUT_SECONDS. The database pool holds twice as many connections, so a request "
+        "can never wait for a connection that requests waiting for a thread hold (no pool lock-up).",
+    )
+    api_max_queued_requests: int = Field(
+        512, ge=0, description="Requests that may wait for a free slot; more are answered 503 at once."
+    )
+    api_queue_timeout_seconds: float = Field(
+        30.0, gt=0, description="Longest a request waits for a free slot before a 503 with Retry-After."
+    )
+    api_max_body_bytes: int = Field(
+        64 * 1024,
+        ge=1024,
+        description="Largest request body on every route but video creation (which allows room for one image); "
+        "bigger bodies are refused with 413 as they arrive, declared length or not.",
+    )
+    database_connect_timeout_seconds: float = Field(
+        5.0, gt=0, description="Connect timeout to the database (PostgreSQL)."
+    )
+    database_pool_timeout_seconds: float = Field(
+        10.0, gt=0, description="Longest a request waits for a pooled database connection before a 503."
+    )
+    redis_timeout_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="Connect and read timeout of every Redis call (broker nudges, rate-limit counters).",
+    )
+    dependency_retry_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="After the broker or the rate-limit store failed, how long this process stops trying it "
+        "(nudges are left to the reconciler, limits fall back) before trying again.",
+    )
+    rate_limit_on_outage: Literal["local", "open", "closed"] = Field(
+        "local",
+        description="When the shared rate-limit store (Redis) is unreachable: 'local' counts in this process "
+        "(limits still hold, at most once per replica), 'open' lets requests through, 'closed' answers 503. "
+        "Each fallback is logged and counted (videogen_rate_limit_fallbacks_total).",
+    )
+    webhook_tests_per_minute: int = Field(
+        10, ge=1, description="Test events (POST /v1/webhook_endpoints/{id}/test) an organization may send a minute."
+    )
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:

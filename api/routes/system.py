@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC
+from functools import lru_cache
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
-from api.deps import SessionDep, SettingsDep
+from api.deps import SettingsDep
+from api.schemas import ErrorResponse
 from videogen.database import session_scope, utcnow
 from videogen.errors import ServiceUnavailableError
 from videogen.settings import Settings
@@ -22,17 +27,42 @@ from videogen.webhooks.stats import webhook_stats
 router = APIRouter(tags=["system"])
 
 
+# Readiness waits this long for the database at most: a load balancer's probe must get an answer.
+READINESS_TIMEOUT_SECONDS = 3.0
+
+
 @router.get("/healthz", summary="Liveness: the process answers")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
+    """On the event loop, touching nothing: it answers while every thread, connection and
+    dependency is busy or down, so an orchestrator never restarts a process for a database outage."""
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: the database answers")
-def readyz(session: SessionDep) -> dict[str, str]:
+@lru_cache(maxsize=4)
+def _probe_engine(database_url: str, connect_timeout: float) -> Engine:
+    """A connection of its own for each probe (no pool), so readiness neither waits for the
+    requests' pool nor holds one of its connections."""
+    url = make_url(database_url)
+    args: dict[str, object] = {"connect_timeout": max(1, round(connect_timeout))}
+    if url.get_backend_name() == "sqlite":
+        args = {"timeout": connect_timeout}
+    return create_engine(url, poolclass=NullPool, connect_args=args)
+
+
+def _database_answers(settings: Settings) -> None:
+    with _probe_engine(settings.database_url, settings.database_connect_timeout_seconds).connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+@router.get("/readyz", summary="Readiness: the database answers", responses={503: {"model": ErrorResponse}})
+async def readyz(settings: SettingsDep) -> dict[str, str]:
     try:
-        session.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001
-        raise ServiceUnavailableError(f"database unavailable: {type(exc).__name__}") from None
+        # A thread of the event loop's executor, not the requests' pool: busy requests don't delay it.
+        await asyncio.wait_for(asyncio.to_thread(_database_answers, settings), READINESS_TIMEOUT_SECONDS)
+    except Exception as exc:  # noqa: BLE001 - whatever the failure, the answer is "not ready"
+        raise ServiceUnavailableError(
+            f"The database is unavailable ({type(exc).__name__}).", code="database_unavailable"
+        ) from None
     return {"status": "ok"}
 
 
@@ -97,4 +127,5 @@ def metrics(settings: SettingsDep) -> Response:
     registry = CollectorRegistry()
     registry.register(JobGaugeCollector(settings))
     registry.register(WebhookGaugeCollector(settings))
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    # Gauges from the database, then this process's own counters (rate-limit fallbacks, ...).
+    return Response(generate_latest(registry) + generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -57,7 +57,9 @@ for _feature in UNSUPPORTED_ENDPOINTS:
 MAX_TEXT_BODY_BYTES = 256 * 1024
 
 
-def _body_limit(settings: Settings) -> int:
+def create_body_limit(settings: Settings) -> int:
+    """The largest create body: text fields plus one image in base64 (``api.limits`` enforces it
+    for every route; the create's reader checks it again as it parses)."""
     return MAX_TEXT_BODY_BYTES + settings.input_image_max_bytes * 4 // 3
 
 
@@ -115,7 +117,7 @@ _CREATE_BODY_SCHEMA = {"$ref": "#/components/schemas/VideoCreateRequest"}
 async def create_video(
     request: Request, response: Response, submitter: SubmitterDep, session: SessionDep, api_key: ApiKeyDep
 ) -> VideoObject:
-    raw = await read_create_body(request, _body_limit(submitter.settings))
+    raw = await read_create_body(request, create_body_limit(submitter.settings))
     video_request = _video_request(VideoCreateRequest.model_validate(raw.fields), raw.upload)
     idempotency_key = request.headers.get("idempotency-key")
 

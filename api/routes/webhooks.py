@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import ApiKeyDep, SecretBoxDep, SessionDep, SettingsDep, WebhookPolicyDep
+from api.deps import ApiKeyDep, RateLimiterDep, SecretBoxDep, SessionDep, SettingsDep, WebhookPolicyDep
 from api.schemas import (
     ErrorResponse,
     SecretRotation,
@@ -29,7 +29,7 @@ from api.schemas import (
 from api.serializers import cursor_list, webhook_delivery_object, webhook_endpoint_object
 from videogen.pagination import Page
 from videogen.videos import service
-from videogen.webhooks import deliveries, endpoints, signing
+from videogen.webhooks import deliveries, endpoints, signing, test_events
 from videogen.webhooks.events import EVENT_TYPES
 from videogen.webhooks.sender import WebhookSender
 from videogen.webhooks.tables import WebhookDelivery
@@ -143,20 +143,22 @@ def rotate_endpoint_secret(
     "/v1/webhook_endpoints/{webhook_endpoint_id}/test",
     response_model=WebhookTestResult,
     summary="Send a signed sample event now and report what the receiver answered",
+    description="Bounded per organization: one at a time, and `WEBHOOK_TESTS_PER_MINUTE` a minute (429 past it).",
+    responses={429: {"model": ErrorResponse}},
 )
 def test_endpoint(
     webhook_endpoint_id: str,
     body: WebhookTestRequest,
-    session: SessionDep,
     api_key: ApiKeyDep,
     settings: SettingsDep,
     box: SecretBoxDep,
     policy: WebhookPolicyDep,
+    limiter: RateLimiterDep,
 ) -> WebhookTestResult:
-    endpoint = endpoints.get_endpoint(session, api_key.organization_id, webhook_endpoint_id)
-    result = WebhookSender(settings, policy=policy, box=box).send_test(endpoint, body.event_type)
+    sender = WebhookSender(settings, policy=policy, box=box)
+    result = test_events.send_test_event(sender, limiter, api_key.organization_id, webhook_endpoint_id, body.event_type)
     return WebhookTestResult(
-        webhook_endpoint_id=endpoint.id,
+        webhook_endpoint_id=webhook_endpoint_id,
         event_type=body.event_type,
         status_code=result.status_code or 0,
         error=result.error,

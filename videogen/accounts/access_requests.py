@@ -37,13 +37,7 @@ def submit(
     """Record an application. Anyone may apply without a key, so with a ``limiter`` each client
     address gets ``per_hour`` applications an hour (the operator's own tools pass none)."""
     if limiter is not None and client_ip is not None:
-        rate = limiter.hit_per_hour("access_requests.create", client_ip, per_hour)
-        if not rate.allowed:
-            raise RateLimitError(
-                "Too many access requests from your address; try again later.",
-                retry_after=rate.reset_seconds,
-                headers=rate.headers(),
-            )
+        admit_applicant(limiter, client_ip, per_hour)
     request = AccessRequest(
         id=new_id("areq"),
         company=company.strip(),
@@ -55,6 +49,18 @@ def submit(
     session.add(request)
     session.flush()
     return request
+
+
+def admit_applicant(limiter: RateLimiter, client_ip: str, per_hour: int) -> None:
+    """Count an application from ``client_ip``, or refuse it (429) past ``per_hour``. The API calls
+    this before it reads the body: an address that has used up its applications costs no parsing."""
+    rate = limiter.hit_per_hour("access_requests.create", client_ip, per_hour)
+    if not rate.allowed:
+        raise RateLimitError(
+            "Too many access requests from your address; try again later.",
+            retry_after=rate.reset_seconds,
+            headers=rate.headers(),
+        )
 
 
 def list_requests(session: Session, status: AccessRequestStatus | None = None) -> list[AccessRequest]:

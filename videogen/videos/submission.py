@@ -89,7 +89,7 @@ class VideoSubmitter:
             settings,
             ModelRegistry.from_file(settings.models_file),
             load_tiers(settings.tiers_file),
-            rate_limiter_for(settings.rate_limit_url),
+            rate_limiter_for(settings),
             url_policy(settings),
             storage_from_settings(settings),
         )

@@ -68,18 +68,24 @@ def sweep(
     session: Session, dispatch: Callable[[str], bool], redispatch_after: timedelta, now: datetime | None = None
 ) -> list[str]:
     """Nudge every due delivery whose nudge never went out or looks lost (the process died after
-    its commit, the broker dropped the message, a sender died holding the lease).
+    its commit, the broker dropped the message), or whose sender died holding the lease: that one
+    is nudged as soon as the lease has run out, not ``redispatch_after`` later.
 
     A batch job: it records the nudges it sent and commits, up to ``SWEEP_BATCH`` at a time.
     """
     now = now or utcnow()
+    lease = WebhookDelivery.lease_expires_at
+    nudged = WebhookDelivery.dispatched_at
+    nudge_looks_lost = nudged.is_(None) | (nudged < now - redispatch_after)
+    # A sender took it and died: its lease has run out, and nobody has been nudged since.
+    sender_died = lease.is_not(None) & (lease < now) & (nudged.is_(None) | (nudged < lease))
     due = session.scalars(
         select(WebhookDelivery.id)
         .where(
             WebhookDelivery.status == WebhookDeliveryStatus.PENDING,
             WebhookDelivery.next_attempt_at <= now,
-            (WebhookDelivery.lease_expires_at.is_(None)) | (WebhookDelivery.lease_expires_at < now),
-            (WebhookDelivery.dispatched_at.is_(None)) | (WebhookDelivery.dispatched_at < now - redispatch_after),
+            lease.is_(None) | (lease < now),
+            nudge_looks_lost | sender_died,
         )
         .order_by(WebhookDelivery.next_attempt_at)
         .limit(SWEEP_BATCH)

@@ -1,0 +1,79 @@
+"""Which failures mean "a dependency is down" rather than "a bug".
+
+The database, the broker (Redis), the rate-limit store (Redis) and object storage (S3) each fail in
+their own library's exceptions. A caller that must tell an outage (answer 503, retry later, keep a
+message) from a defect (answer 500, fail the job) asks ``outage_of``, which knows those exception
+types in one place and looks through the chain of causes (SQLAlchemy wraps psycopg, Celery wraps
+kombu wraps redis-py). The answer names the kind of dependency only, never its host or address,
+so it is safe to show to clients.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from enum import StrEnum
+
+
+class Dependency(StrEnum):
+    DATABASE = "database"
+    BROKER = "broker"
+    STORAGE = "storage"
+
+
+def _database(exc: BaseException) -> bool:
+    from sqlalchemy import exc as sa
+
+    if isinstance(exc, sa.TimeoutError | sa.OperationalError | sa.InterfaceError):
+        return True
+    if isinstance(exc, sa.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, sqlite3.OperationalError):
+        return True  # "database is locked" past the busy timeout, "unable to open database file"
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a main dependency
+        return False
+    return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
+
+
+def _broker(exc: BaseException) -> bool:
+    import kombu.exceptions
+    import redis.exceptions
+
+    return isinstance(
+        exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError | kombu.exceptions.OperationalError
+    )
+
+
+def _storage(exc: BaseException) -> bool:
+    from botocore import exceptions as boto
+
+    if isinstance(
+        exc,
+        boto.EndpointConnectionError
+        | boto.ConnectionClosedError
+        | boto.ConnectTimeoutError
+        | boto.ReadTimeoutError
+        | boto.ResponseStreamingError,
+    ):
+        return True
+    if isinstance(exc, boto.ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return status >= 500 or exc.response.get("Error", {}).get("Code") in {"SlowDown", "ServiceUnavailable"}
+    return False
+
+
+_CHECKS = ((Dependency.DATABASE, _database), (Dependency.BROKER, _broker), (Dependency.STORAGE, _storage))
+
+
+def outage_of(exc: BaseException) -> Dependency | None:
+    """The dependency whose outage ``exc`` (or one of its causes) reports, or None."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        for dependency, check in _CHECKS:
+            if check(current):
+                return dependency
+        current = current.__cause__ or current.__context__
+    return None
