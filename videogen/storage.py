@@ -2,22 +2,34 @@
 
 Objects are addressed by keys like ``video_123/video.mp4``; the database stores the key, never a
 URL, so a bucket can move or a presigned URL can expire without touching job records.
+
+Every failure of the store itself (not "no such object") surfaces as ``StorageUnavailableError``:
+callers get one type to retry on or to show (a 503 in the API, ``storage_unavailable`` on a job)
+whose message names no endpoint, bucket, key or path; the backend's exception stays attached as
+the cause, for the logs. Calls to S3 are bounded (connect and read timeouts, a few attempts), so a
+hung store fails a call in seconds instead of holding a job or a download for minutes.
 """
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
+from videogen.errors import ServiceUnavailableError
 from videogen.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 CHUNK_SIZE = 1024 * 1024
+T = TypeVar("T")
+
+# S3 error codes that say "try again", whatever the HTTP status (5xx is always worth a retry).
+_TRANSIENT_S3_CODES = frozenset({"SlowDown", "RequestTimeout", "Throttling", "ThrottlingException", "InternalError"})
 
 
 @dataclass(frozen=True)
@@ -30,6 +42,21 @@ class StoredObject:
 
 class ObjectNotFoundError(FileNotFoundError):
     pass
+
+
+class StorageUnavailableError(ServiceUnavailableError):
+    """The store could not be reached or refused the call. ``transient``: worth retrying (a timeout,
+    a refused connection, a 5xx, throttling) rather than a configuration error (credentials,
+    a missing bucket) that no retry will fix.
+
+    The message is meant for clients and names nothing internal; the cause has the details.
+    """
+
+    code = "storage_unavailable"
+
+    def __init__(self, transient: bool):
+        super().__init__("The video storage is unavailable at the moment; try again later.")
+        self.transient = transient
 
 
 class Storage(Protocol):
@@ -60,17 +87,19 @@ class LocalStorage:
 
     def put_file(self, key: str, path: Path, content_type: str) -> None:
         target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(target.suffix + ".partial")
-        shutil.copyfile(path, partial)
-        partial.replace(target)  # atomic: readers never see half a file
+        with _local_errors():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_suffix(target.suffix + ".partial")
+            shutil.copyfile(path, partial)
+            partial.replace(target)  # atomic: readers never see half a file
 
     def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
         target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(target.suffix + ".partial")
-        partial.write_bytes(data)
-        partial.replace(target)
+        with _local_errors():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_suffix(target.suffix + ".partial")
+            partial.write_bytes(data)
+            partial.replace(target)
 
     def open(self, key: str) -> StoredObject:
         path = self._path(key)
@@ -82,7 +111,8 @@ class LocalStorage:
                 while chunk := f.read(CHUNK_SIZE):
                     yield chunk
 
-        return StoredObject(size=path.stat().st_size, chunks=chunks())
+        with _local_errors():
+            return StoredObject(size=path.stat().st_size, chunks=chunks())
 
     def delete_prefix(self, prefix: str) -> None:
         directory = self._path(prefix.rstrip("/"))
@@ -92,8 +122,24 @@ class LocalStorage:
         return None
 
 
+@contextmanager
+def _local_errors() -> Iterator[None]:
+    """A disk that is full, read-only or gone (an NFS mount) is a store that is unavailable."""
+    try:
+        yield
+    except OSError as exc:
+        raise StorageUnavailableError(transient=True) from exc
+
+
 class S3Storage:
-    """An S3 bucket through boto3: AWS, MinIO, Cloudflare R2, moto's server, ..."""
+    """An S3 bucket through boto3: AWS, MinIO, Cloudflare R2, moto's server, ...
+
+    Every call is bounded: ``connect_timeout`` to open a connection, ``read_timeout`` for each
+    read of the answer (so a download stream that stalls fails too), ``max_attempts`` tries in all
+    (botocore's standard retry mode, with its own jittered backoff). botocore's defaults (60 s, 60 s,
+    and more attempts) held a job four minutes on a hung S3; the worker retries whole uploads on
+    top of this (``worker.runner``), so each call only has to fail fast.
+    """
 
     def __init__(
         self,
@@ -103,6 +149,10 @@ class S3Storage:
         region: str = "us-east-1",
         access_key_id: str | None = None,
         secret_access_key: str | None = None,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        max_attempts: int = 3,
     ):
         import boto3
         from botocore.config import Config
@@ -115,7 +165,12 @@ class S3Storage:
             region_name=region,
             aws_access_key_id=access_key_id,
             aws_secret_access_key=secret_access_key,
-            config=Config(signature_version="s3v4", retries={"max_attempts": 5, "mode": "standard"}),
+            config=Config(
+                signature_version="s3v4",
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
+                retries={"max_attempts": max_attempts, "mode": "standard"},
+            ),
         )
 
     def _key(self, key: str) -> str:
@@ -124,40 +179,104 @@ class S3Storage:
     def ensure_bucket(self) -> None:
         from botocore.exceptions import ClientError
 
-        try:
-            self.client.head_bucket(Bucket=self.bucket)
-        except ClientError:
-            self.client.create_bucket(Bucket=self.bucket)
+        def ensure() -> None:
+            try:
+                self.client.head_bucket(Bucket=self.bucket)
+            except ClientError:
+                self.client.create_bucket(Bucket=self.bucket)
+
+        _s3_call(ensure)
 
     def put_file(self, key: str, path: Path, content_type: str) -> None:
-        self.client.upload_file(str(path), self.bucket, self._key(key), ExtraArgs={"ContentType": content_type})
+        _s3_call(
+            lambda: self.client.upload_file(
+                str(path), self.bucket, self._key(key), ExtraArgs={"ContentType": content_type}
+            )
+        )
 
     def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type)
+        _s3_call(
+            lambda: self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type)
+        )
 
     def open(self, key: str) -> StoredObject:
         from botocore.exceptions import ClientError
 
-        try:
-            response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
-                raise ObjectNotFoundError(key) from exc
-            raise
-        return StoredObject(size=response["ContentLength"], chunks=response["Body"].iter_chunks(CHUNK_SIZE))
+        def get() -> StoredObject:
+            try:
+                response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+                    raise ObjectNotFoundError(key) from exc
+                raise
+            return StoredObject(
+                size=response["ContentLength"], chunks=_s3_chunks(response["Body"].iter_chunks(CHUNK_SIZE))
+            )
+
+        return _s3_call(get)
 
     def delete_prefix(self, prefix: str) -> None:
-        paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
-            objects: list[ObjectIdentifierTypeDef] = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
-            if objects:
-                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": objects})
+        def delete() -> None:
+            paginator = self.client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
+                objects: list[ObjectIdentifierTypeDef] = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
+                if objects:
+                    self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": objects})
+
+        _s3_call(delete)
 
     def presigned_url(self, key: str, expires_in: int, filename: str | None = None) -> str | None:
         params = {"Bucket": self.bucket, "Key": self._key(key)}
         if filename:
             params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
-        return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
+        return _s3_call(lambda: self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in))
+
+
+def _s3_call(call: Callable[[], T]) -> T:
+    """``call()``, with every failure of S3 itself as a ``StorageUnavailableError``."""
+    try:
+        return call()
+    except ObjectNotFoundError:
+        raise
+    except Exception as exc:
+        if _is_s3_error(exc):
+            raise StorageUnavailableError(transient=_is_transient_s3_error(exc)) from exc
+        raise
+
+
+def _s3_chunks(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """A download stream whose failures (a read timeout mid-object) are typed like the others."""
+    try:
+        yield from chunks
+    except Exception as exc:
+        if _is_s3_error(exc):
+            raise StorageUnavailableError(transient=True) from exc
+        raise
+
+
+def _is_s3_error(exc: BaseException) -> bool:
+    from boto3.exceptions import Boto3Error
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return isinstance(exc, (BotoCoreError, ClientError, Boto3Error))
+
+
+def _is_transient_s3_error(exc: BaseException) -> bool:
+    """Worth another try: no answer, a broken connection, a 5xx or throttling. Not: bad credentials,
+    a missing bucket, a refused request, which fail the same way every time."""
+    from boto3.exceptions import S3UploadFailedError
+    from botocore.exceptions import ClientError, HTTPClientError, IncompleteReadError
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+
+    if isinstance(exc, S3UploadFailedError) and exc.__context__ is not None:
+        exc = exc.__context__  # upload_file re-raises the client's error as this, chained
+    if isinstance(exc, (HTTPClientError, BotoConnectionError, IncompleteReadError)):
+        return True
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        return status >= 500 or status in {408, 429} or error.get("Code", "") in _TRANSIENT_S3_CODES
+    return False
 
 
 def read_bytes(storage: Storage, key: str) -> bytes:
@@ -174,6 +293,9 @@ def storage_from_settings(settings: Settings) -> Storage:
             region=settings.s3_region,
             access_key_id=settings.s3_access_key_id,
             secret_access_key=settings.s3_secret_access_key,
+            connect_timeout=settings.s3_connect_timeout_seconds,
+            read_timeout=settings.s3_read_timeout_seconds,
+            max_attempts=settings.s3_max_attempts,
         )
         if settings.s3_create_bucket:
             storage.ensure_bucket()

@@ -9,16 +9,17 @@ from celery.signals import worker_init
 from prometheus_client import start_http_server
 
 from model import ModelRegistry
-from videogen import broker
+from videogen import broker, database
 from videogen.broker import GENERATE_TASK, make_celery
 from videogen.settings import get_settings
 from videogen.storage import storage_from_settings
 from worker.pipelines import PipelineCache
-from worker.runner import JobRunner
+from worker.runner import JobRunner, run_message
 
 log = logging.getLogger(__name__)
 
 settings = get_settings()
+database.configure(settings)  # connect and pool timeouts: a database that does not answer costs bounded waits
 app = make_celery(settings)
 broker.enable(settings)  # a job's end commits webhook deliveries; nudge the webhook workers at once
 
@@ -43,4 +44,7 @@ def _start_metrics_server(**_: object) -> None:
 
 @app.task(name=GENERATE_TASK)
 def generate_video(video_id: str) -> str:
-    return str(get_runner().run(video_id))
+    """One nudge. If the database cannot be reached, the message goes back to the broker
+    (``celery.exceptions.Reject(requeue=True)``, see ``worker.runner.run_message``) instead of
+    being acknowledged: with ``acks_late`` a task that returned or raised would be acknowledged."""
+    return str(run_message(get_runner(), video_id))

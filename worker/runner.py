@@ -1,8 +1,20 @@
 """Run one job from claim to completed/failed/cancelled.
 
 The database decides: a job runs only after this worker wins the claim, and ends ``completed``
-only after its files are in storage. Any exception ends it ``failed`` with a readable message, so
-no failure leaves a job ``in_progress``.
+only after its files are in storage. Any exception ends it ``failed`` with a message safe to show
+(``worker.failures``), so no failure leaves a job ``in_progress``, unless the database itself stays
+unreachable; then the reconciler requeues the job once its heartbeat is stale.
+
+Faults the worker rides out rather than passes on (``worker.backoff``):
+
+- The database is unreachable when a message arrives: the worker waits for it (with backoff, up
+  to ``WORKER_DATABASE_WAIT_SECONDS``), then hands the message back to the broker
+  (``DatabaseUnavailableError``, see ``run_message``) instead of acknowledging it unread.
+- Storage or the database is unreachable when a render has finished: the upload and the
+  completion are retried for up to ``WORKER_FINISH_RETRY_SECONDS`` while the heartbeat keeps the
+  job alive, so GPU work already done is not thrown away by a blip.
+- The job is taken away mid-run (the reconciler requeued it, maybe another worker claimed it):
+  the worker stops and reports it as superseded, not as a cancellation.
 """
 
 from __future__ import annotations
@@ -14,11 +26,13 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal, TypeVar
 
+from celery.exceptions import Reject
 from PIL import Image
 from sqlalchemy import select
 
@@ -26,18 +40,27 @@ from model import ModelRegistry
 from model.encoding import encode_mp4, encode_spritesheet, encode_thumbnail
 from model.generation import GenerationCancelled, GenerationRequest
 from videogen.database import session_scope
+from videogen.outages import Dependency, outage_of
 from videogen.settings import Settings
-from videogen.storage import Storage, read_bytes
+from videogen.storage import Storage, StorageUnavailableError, read_bytes
 from videogen.videos import jobs
-from videogen.videos.assets import CONTENT_TYPES, asset_key, attempt_prefix
+from videogen.videos.assets import CONTENT_TYPES, asset_key, attempt_prefix, delete_attempts
 from videogen.videos.tables import Video, VideoStatus
 from worker import metrics
+from worker.backoff import retry_until
+from worker.failures import ModelLoadError, describe_failure, private_words
 from worker.pipelines import PipelineCache
+
+__all__ = ["DatabaseUnavailableError", "Heartbeat", "JobCancelledError", "JobRunner", "ModelLoadError", "run_message"]
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 # Share of the progress bar the denoising loop fills; decode, encode and upload take the rest.
 DENOISE_SHARE = 90
+
+LostReason = Literal["cancelled", "superseded"]
 
 
 class JobCancelledError(GenerationCancelled):
@@ -48,22 +71,50 @@ class JobCancelledError(GenerationCancelled):
     """
 
 
-class ModelLoadError(RuntimeError):
-    """The worker could not load a model. The cause (with server paths) goes to the worker log;
-    the client sees which model and what kind of failure."""
+class JobSupersededError(JobCancelledError):
+    """The job was taken from this attempt (requeued after it looked dead, maybe claimed again):
+    it stops the same way as a cancelled one, but is logged and counted as what it is."""
 
-    def __init__(self, model: str, cause: Exception):
-        super().__init__(
-            f"The model '{model}' could not be loaded by the worker ({type(cause).__name__}). "
-            "The operator can find the details in the worker log."
-        )
+
+class DatabaseUnavailableError(RuntimeError):
+    """The database stayed unreachable for ``WORKER_DATABASE_WAIT_SECONDS`` before a claim: the
+    message must go back to the broker, not be acknowledged (``run_message``)."""
+
+
+def _lost_error(reason: LostReason, video_id: str) -> JobCancelledError:
+    return JobSupersededError(video_id) if reason == "superseded" else JobCancelledError(video_id)
+
+
+def _why_lost(database_url: str, video_id: str, attempt: int) -> LostReason:
+    """Why ``attempt`` of the job may no longer run or complete, from the job as it is now."""
+    with session_scope(database_url) as session:
+        now = jobs.attempt_of(session, video_id)
+    if now is None:
+        return "cancelled"  # deleted
+    status, attempts = now
+    if attempts == attempt and status == VideoStatus.CANCELLED:
+        return "cancelled"
+    return "superseded"  # requeued, claimed again, or given up on (worker_lost)
+
+
+def _transient(exc: BaseException) -> bool:
+    """Worth waiting for: storage or the database unreachable, not a defect or a refusal."""
+    if isinstance(exc, StorageUnavailableError):
+        return exc.transient
+    return outage_of(exc) in {Dependency.DATABASE, Dependency.STORAGE}
+
+
+def _database_down(exc: BaseException) -> bool:
+    return outage_of(exc) == Dependency.DATABASE
 
 
 class Heartbeat:
     """A background thread that writes progress and notices cancellation.
 
     Decoupling it from the denoising loop keeps database I/O off the GPU's critical path and
-    keeps the job visibly alive during long steps and the VAE decode, which have no callback.
+    keeps the job visibly alive during long steps, the VAE decode (which has no callback) and
+    while the finished video's upload or completion waits for storage or the database.
+    A beat that fails (the database is away) is logged and the next one tries again.
     """
 
     def __init__(self, settings: Settings, video_id: str, attempt: int):
@@ -71,14 +122,17 @@ class Heartbeat:
         self.video_id = video_id
         self.attempt = attempt
         self.progress = 0
-        self.cancelled = threading.Event()
+        self.lost: LostReason | None = None
+        self.stopped = threading.Event()  # set once the job is no longer this attempt's
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"heartbeat-{video_id}", daemon=True)
 
     def _beat(self) -> None:
         with session_scope(self.settings.database_url) as session:
-            if not jobs.heartbeat(session, self.video_id, self.attempt, self.progress):
-                self.cancelled.set()
+            alive = jobs.heartbeat(session, self.video_id, self.attempt, self.progress)
+        if not alive:
+            self.lost = _why_lost(self.settings.database_url, self.video_id, self.attempt)
+            self.stopped.set()
 
     def _run(self) -> None:
         while not self._stop.wait(self.settings.heartbeat_interval_seconds):
@@ -86,7 +140,7 @@ class Heartbeat:
                 self._beat()
             except Exception:  # noqa: BLE001 - a database blip must not kill the job
                 log.warning("heartbeat for %s failed", self.video_id, exc_info=True)
-            if self.cancelled.is_set():
+            if self.stopped.is_set():
                 return
 
     def __enter__(self) -> Heartbeat:
@@ -97,10 +151,19 @@ class Heartbeat:
         self._stop.set()
         self._thread.join(timeout=10)
 
+    def check(self) -> None:
+        """Raise if the job is no longer this attempt's (cancelled, or superseded)."""
+        if self.stopped.is_set():
+            raise _lost_error(self.lost or "cancelled", self.video_id)
+
+    def sleep(self, seconds: float) -> None:
+        """Wait (between retries), but stop waiting as soon as the job is lost."""
+        self.stopped.wait(seconds)
+        self.check()
+
     def on_step(self, done: int, total: int) -> None:
         self.progress = min(DENOISE_SHARE, done * DENOISE_SHARE // max(total, 1))
-        if self.cancelled.is_set():
-            raise JobCancelledError(self.video_id)
+        self.check()
 
 
 def worker_name() -> str:
@@ -119,44 +182,88 @@ class JobRunner:
         self.storage = storage
         self.registry = registry
         self.pipelines = pipelines
+        self._private = private_words(settings)
 
     def run(self, video_id: str) -> str:
-        """Run the job a message about ``video_id`` stands for; returns the status it ended in.
+        """Run the job a message about ``video_id`` stands for; returns how it ended here.
 
         The message is a nudge for ``video_id``'s model: the worker claims the most urgent
-        runnable job of that model (see ``jobs.claim_next``), which may be another one.
+        runnable job of that model (see ``jobs.claim_next``), which may be another one. Raises
+        ``DatabaseUnavailableError`` if the database could not be reached to claim anything.
         """
-        with session_scope(self.settings.database_url) as session:
-            model = session.scalar(select(Video.model).where(Video.id == video_id))
-            claimed = jobs.claim_next(session, model, worker_name()) if model else None
-            if claimed is None:
-                log.info("nothing to run for %s (model %s)", video_id, model)
-                return "idle"
-            video = session.get(Video, claimed)
-            assert video is not None
-            session.expunge(video)
-        video_id = video.id
-
+        video = self._claim(video_id)
+        if video is None:
+            log.info("nothing to run for %s", video_id)
+            return "idle"
         started = time.monotonic()
         try:
-            self._generate_and_store(video)
-        except JobCancelledError:
-            log.info("%s cancelled while running", video_id)
-            self._cleanup_assets(video)
-            metrics.JOBS_FINISHED.labels(model=video.model, status=VideoStatus.CANCELLED).inc()
-            return VideoStatus.CANCELLED
-        except Exception as exc:  # noqa: BLE001 - every failure must end the job
-            log.exception("%s failed", video_id)
-            with session_scope(self.settings.database_url) as session:
-                jobs.fail(session, video_id, _error_code(exc), _error_message(exc), attempt=video.attempts)
-            self._cleanup_assets(video)
-            metrics.JOBS_FINISHED.labels(model=video.model, status=VideoStatus.FAILED).inc()
-            return VideoStatus.FAILED
+            outcome = self._run_claimed(video)
         finally:
             metrics.JOB_SECONDS.labels(model=video.model).observe(time.monotonic() - started)
+            if video.attempts > 1:  # the backstop for earlier attempts' files (videogen.videos.assets)
+                delete_attempts(self.storage, video.id, range(1, video.attempts))
+        metrics.JOBS_FINISHED.labels(model=video.model, status=outcome).inc()
+        return outcome
 
-        metrics.JOBS_FINISHED.labels(model=video.model, status=VideoStatus.COMPLETED).inc()
+    def _claim(self, video_id: str) -> Video | None:
+        """Claim a job, waiting for the database while it is unreachable."""
+
+        def claim() -> Video | None:
+            with session_scope(self.settings.database_url) as session:
+                model = session.scalar(select(Video.model).where(Video.id == video_id))
+                claimed = jobs.claim_next(session, model, worker_name()) if model else None
+                if claimed is None:
+                    return None
+                video = session.get(Video, claimed)
+                assert video is not None
+                session.expunge(video)
+                return video
+
+        deadline = time.monotonic() + self.settings.worker_database_wait_seconds
+        try:
+            return retry_until(deadline, "claim", claim, transient=_database_down)
+        except Exception as exc:
+            if _database_down(exc):
+                raise DatabaseUnavailableError(
+                    f"the database was unreachable for {self.settings.worker_database_wait_seconds:g} s"
+                ) from exc
+            raise
+
+    def _run_claimed(self, video: Video) -> str:
+        try:
+            self._generate_and_store(video)
+        except JobSupersededError:
+            log.warning("%s lost to a requeue: attempt %d was superseded; stopping it", video.id, video.attempts)
+            self._cleanup_assets(video)
+            return metrics.SUPERSEDED
+        except JobCancelledError:
+            log.info("%s cancelled while running", video.id)
+            self._cleanup_assets(video)
+            return VideoStatus.CANCELLED
+        except Exception as exc:  # noqa: BLE001 - every failure must end the job
+            log.exception("%s failed", video.id)
+            recorded = self._record_failure(video, exc)
+            self._cleanup_assets(video)
+            return VideoStatus.FAILED if recorded else metrics.ABANDONED
         return VideoStatus.COMPLETED
+
+    def _record_failure(self, video: Video, exc: Exception) -> bool:
+        """Fail the job with a message safe for clients; False if the database would not take it
+        (the job stays ``in_progress`` and the reconciler requeues it once its heartbeat is stale)."""
+        failure = describe_failure(exc, self._private)
+
+        def fail() -> None:
+            with session_scope(self.settings.database_url) as session:
+                jobs.fail(session, video.id, failure.code, failure.message, attempt=video.attempts)
+
+        # A failure that was the database staying away has already waited its time.
+        budget = 0.0 if _database_down(exc) else self.settings.worker_finish_retry_seconds
+        try:
+            retry_until(time.monotonic() + budget, "fail", fail, transient=_database_down)
+        except Exception:  # noqa: BLE001 - nothing else can be done here; the reconciler recovers it
+            log.error("could not record the failure of %s; the reconciler will requeue it", video.id, exc_info=True)
+            return False
+        return True
 
     def _generate_and_store(self, video: Video) -> None:
         # The heartbeat starts before the model loads: loading 13B weights takes minutes, and a
@@ -167,30 +274,56 @@ class JobRunner:
             except Exception as exc:
                 log.exception("loading %s failed", video.model)
                 raise ModelLoadError(video.model, exc) from exc
-            result = generator.generate(self._generation_request(video), on_step=heartbeat.on_step)
-            if heartbeat.cancelled.is_set():
-                raise JobCancelledError(video.id)
+            request = self._generation_request(video, heartbeat)
+            result = generator.generate(request, on_step=heartbeat.on_step)
+            heartbeat.check()
             heartbeat.progress = 95
             video_path = encode_mp4(result.frames, video.fps, scratch / "video.mp4")
-            video_key = asset_key(video.id, video.attempts, "video")
-            thumbnail_key = asset_key(video.id, video.attempts, "thumbnail")
-            spritesheet_key = asset_key(video.id, video.attempts, "spritesheet")
-            self.storage.put_file(video_key, video_path, CONTENT_TYPES["video"])
-            self.storage.put_bytes(thumbnail_key, encode_thumbnail(result.frames), CONTENT_TYPES["thumbnail"])
-            self.storage.put_bytes(spritesheet_key, encode_spritesheet(result.frames), CONTENT_TYPES["spritesheet"])
+            thumbnail = encode_thumbnail(result.frames)
+            spritesheet = encode_spritesheet(result.frames)
+            self._finish(video, heartbeat, video_path, thumbnail, spritesheet)
+
+    def _finish(
+        self, video: Video, heartbeat: Heartbeat, video_path: Path, thumbnail: bytes, spritesheet: bytes
+    ) -> None:
+        """Upload the files and complete the job, retrying both while storage or the database is
+        unreachable, for up to ``WORKER_FINISH_RETRY_SECONDS`` in all."""
+        deadline = time.monotonic() + self.settings.worker_finish_retry_seconds
+        keys = {
+            variant: asset_key(video.id, video.attempts, variant) for variant in ("video", "thumbnail", "spritesheet")
+        }
+
+        def upload() -> None:
+            # Each attempt has its own keys, so uploading a file again overwrites only our own copy.
+            self.storage.put_file(keys["video"], video_path, CONTENT_TYPES["video"])
+            self.storage.put_bytes(keys["thumbnail"], thumbnail, CONTENT_TYPES["thumbnail"])
+            self.storage.put_bytes(keys["spritesheet"], spritesheet, CONTENT_TYPES["spritesheet"])
+
+        def complete() -> bool:
             with session_scope(self.settings.database_url) as session:
-                done = jobs.complete(
+                if jobs.complete(
                     session,
                     video.id,
                     attempt=video.attempts,
-                    video_key=video_key,
-                    thumbnail_key=thumbnail_key,
-                    spritesheet_key=spritesheet_key,
+                    video_key=keys["video"],
+                    thumbnail_key=keys["thumbnail"],
+                    spritesheet_key=keys["spritesheet"],
                     video_bytes=video_path.stat().st_size,
                     retention=timedelta(hours=video.retention_hours),
-                )
-            if not done:  # cancelled or deleted during encode/upload
-                raise JobCancelledError(video.id)
+                ):
+                    return True
+                # Refused: either an earlier try did commit and only its answer was lost (then the
+                # job is completed, and by this attempt: no other can), or the job moved on.
+                return jobs.attempt_of(session, video.id) == (VideoStatus.COMPLETED, video.attempts)
+
+        self._retry(deadline, "upload", upload, heartbeat)
+        heartbeat.check()
+        if not self._retry(deadline, "complete", complete, heartbeat):  # cancelled or deleted during upload
+            raise _lost_error(_why_lost(self.settings.database_url, video.id, video.attempts), video.id)
+
+    @staticmethod
+    def _retry(deadline: float, step: str, call: Callable[[], T], heartbeat: Heartbeat) -> T:
+        return retry_until(deadline, step, call, transient=_transient, sleep=heartbeat.sleep)
 
     def _cleanup_assets(self, video: Video) -> None:
         try:
@@ -198,11 +331,27 @@ class JobRunner:
         except Exception:  # noqa: BLE001 - leftover files are not worth failing over
             log.warning("could not remove assets of %s", video.id, exc_info=True)
 
-    def _generation_request(self, video: Video) -> GenerationRequest:
+    def _generation_request(self, video: Video, heartbeat: Heartbeat) -> GenerationRequest:
         image = None
         if video.input_image_key is not None:
-            image = Image.open(io.BytesIO(read_bytes(self.storage, video.input_image_key))).convert("RGB")
+            key = video.input_image_key
+            deadline = time.monotonic() + self.settings.worker_finish_retry_seconds
+            data = self._retry(deadline, "input image", lambda: read_bytes(self.storage, key), heartbeat)
+            image = Image.open(io.BytesIO(data)).convert("RGB")
         return _generation_request(video, image)
+
+
+def run_message(runner: JobRunner, video_id: str) -> str:
+    """What the Celery task does with one message: run it, or, when the database could not be
+    reached, hand the message back to the broker for redelivery rather than acknowledge it. The
+    runner has already waited ``WORKER_DATABASE_WAIT_SECONDS`` by then, so a long outage costs one
+    delivery per wait, never a tight loop of them."""
+    try:
+        return runner.run(video_id)
+    except DatabaseUnavailableError as exc:
+        log.warning("database unreachable; handing the message for %s back to the broker", video_id)
+        metrics.MESSAGES_RETURNED.inc()
+        raise Reject(str(exc), requeue=True) from exc
 
 
 def _generation_request(video: Video, image: Image.Image | None) -> GenerationRequest:
@@ -217,20 +366,3 @@ def _generation_request(video: Video, image: Image.Image | None) -> GenerationRe
         seed=video.seed,
         image=image,
     )
-
-
-def _error_code(exc: Exception) -> str:
-    if isinstance(exc, ModelLoadError):
-        return "model_unavailable"
-    if type(exc).__name__ == "OutOfMemoryError":
-        return "out_of_memory"
-    return "generation_failed"
-
-
-def _error_message(exc: Exception) -> str:
-    if isinstance(exc, ModelLoadError):
-        return str(exc)
-    if type(exc).__name__ == "OutOfMemoryError":
-        return "The GPU ran out of memory for this request; try a smaller size or a shorter clip."
-    first_line = (str(exc).strip().splitlines() or [""])[0][:500]
-    return f"{type(exc).__name__}: {first_line}" if first_line else type(exc).__name__

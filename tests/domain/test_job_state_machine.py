@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tests.domain.factories import TINY, count, make_endpoint, make_org, make_video, race, reloaded
@@ -156,13 +156,20 @@ def test_racing_workers_each_take_a_different_job(session: Session, new_session:
     assert taken.count(None) == 2
 
 
+def requeue_as_read(session: Session, video_id: str) -> bool:
+    """The reconciler's requeue: of the attempt and heartbeat it reads now."""
+    video = session.get_one(Video, video_id, populate_existing=True)
+    assert video.heartbeat_at is not None
+    return jobs.requeue(session, video_id, attempt=video.attempts, silent_since=video.heartbeat_at)
+
+
 def test_a_requeued_job_can_be_claimed_again_for_a_new_attempt(session: Session) -> None:
     video = make_video(session, make_org(session), dispatched_at=None)
     session.commit()
     assert jobs.claim(session, video.id, "gpu-1")
     session.commit()
 
-    assert jobs.requeue(session, video.id) is True
+    assert requeue_as_read(session, video.id) is True
     session.commit()
     video = reloaded(session, video)
     assert (video.status, video.worker, video.dispatched_at, video.progress) == (QUEUED, None, None, 0)
@@ -170,6 +177,72 @@ def test_a_requeued_job_can_be_claimed_again_for_a_new_attempt(session: Session)
     assert jobs.claim(session, video.id, "gpu-2") is True
     session.commit()
     assert (reloaded(session, video).attempts, video.worker) == (2, "gpu-2")
+
+
+# --- requeues and lost-worker failures act only on what was read ----------------------------------
+
+
+@pytest.fixture
+def running(session: Session) -> Video:
+    """A job its first worker runs (attempt 1), as the reconciler might read it."""
+    video = make_video(session, make_org(session))
+    session.commit()
+    assert jobs.claim(session, video.id, "gpu-1")
+    session.commit()
+    return reloaded(session, video)
+
+
+def test_a_requeue_of_another_attempt_than_the_jobs_does_nothing(session: Session, running: Video) -> None:
+    assert running.heartbeat_at is not None
+    assert jobs.requeue(session, running.id, attempt=2, silent_since=running.heartbeat_at) is False
+    session.commit()
+    assert (reloaded(session, running).status, running.worker) == (IN_PROGRESS, "gpu-1")
+
+
+def test_a_requeue_is_void_once_the_worker_has_heart_beaten_since_it_was_judged_lost(
+    session: Session, new_session: Callable[[], Session], running: Video
+) -> None:
+    judged = running.heartbeat_at
+    assert judged is not None
+    worker = new_session()
+    assert jobs.heartbeat(worker, running.id, attempt=1, progress=30)  # merely slow, not dead
+    worker.commit()
+
+    assert jobs.requeue(session, running.id, attempt=1, silent_since=judged) is False
+    session.commit()
+    video = reloaded(session, running)
+    assert (video.status, video.worker, video.progress) == (IN_PROGRESS, "gpu-1", 30)
+
+
+def test_a_lost_worker_failure_is_void_once_the_worker_has_heart_beaten_since(
+    session: Session, new_session: Callable[[], Session], running: Video
+) -> None:
+    judged = running.heartbeat_at
+    assert judged is not None
+    worker = new_session()
+    assert jobs.heartbeat(worker, running.id, attempt=1, progress=30)
+    worker.commit()
+
+    assert jobs.fail(session, running.id, "worker_lost", "gone", attempt=1, silent_since=judged) is False
+    session.commit()
+    assert (reloaded(session, running).status, running.error_code) == (IN_PROGRESS, None)
+
+
+def test_a_requeue_of_the_attempt_and_heartbeat_it_read_moves_the_job(session: Session, running: Video) -> None:
+    assert running.heartbeat_at is not None
+    assert jobs.requeue(session, running.id, attempt=1, silent_since=running.heartbeat_at) is True
+    session.commit()
+    video = reloaded(session, running)
+    assert (video.status, video.worker, video.attempts) == (QUEUED, None, 1)
+
+
+@pytest.mark.parametrize("status", [QUEUED, IN_PROGRESS, COMPLETED, CANCELLED])
+def test_the_job_as_it_is_now_tells_a_refused_worker_why(session: Session, running: Video, status: VideoStatus) -> None:
+    assert jobs.attempt_of(session, running.id) == (IN_PROGRESS, 1)
+    session.execute(update(Video).where(Video.id == running.id).values(status=status))
+    session.commit()
+    assert jobs.attempt_of(session, running.id) == (status, 1)
+    assert jobs.attempt_of(session, "video_missing") is None
 
 
 # --- the attempt guard ---------------------------------------------------------------------------
@@ -181,7 +254,7 @@ def reclaimed(session: Session) -> Video:
     video = make_video(session, make_org(session))
     session.commit()
     assert jobs.claim(session, video.id, "gpu-1")
-    assert jobs.requeue(session, video.id)
+    assert requeue_as_read(session, video.id)
     assert jobs.claim(session, video.id, "gpu-2")
     session.commit()
     assert reloaded(session, video).attempts == 2
@@ -410,7 +483,7 @@ def test_a_requeue_tells_no_one(session: Session, org: Organization, subscribed:
     video = make_video(session, org, status=IN_PROGRESS)
     session.commit()
 
-    assert jobs.requeue(session, video.id)
+    assert requeue_as_read(session, video.id)
     session.commit()
     assert count(session, WebhookEvent) == 0
 

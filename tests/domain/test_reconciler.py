@@ -3,8 +3,11 @@ track, and nothing else is touched."""
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
@@ -12,8 +15,11 @@ from sqlalchemy.orm import Session
 from tests.domain.factories import TINY, count, make_endpoint, make_org, make_video, reloaded
 from videogen.accounts.tables import Organization
 from videogen.database import utcnow
-from videogen.videos.reconciler import FIRST_SEND_GRACE, ReconcileReport, reconcile
-from videogen.videos.tables import VideoStatus
+from videogen.storage import LocalStorage, S3Storage, Storage
+from videogen.videos import jobs
+from videogen.videos.assets import asset_key, input_image_key
+from videogen.videos.reconciler import FIRST_SEND_GRACE, ReconcileReport, find_lost_jobs, reconcile, recover
+from videogen.videos.tables import Video, VideoStatus
 from videogen.webhooks.tables import WebhookEvent
 
 STALE_AFTER = timedelta(minutes=10)
@@ -47,8 +53,15 @@ def org(session: Session) -> Organization:
 
 
 @pytest.fixture
-def run(session: Session) -> Reconcile:
-    def run(dispatch: Callable[[str, str], bool], now: datetime | None = None) -> ReconcileReport:
+def storage(tmp_path: Path) -> LocalStorage:
+    return LocalStorage(tmp_path / "storage")
+
+
+@pytest.fixture
+def run(session: Session, storage: Storage) -> Reconcile:
+    def run(
+        dispatch: Callable[[str, str], bool], now: datetime | None = None, storage: Storage | None = storage
+    ) -> ReconcileReport:
         return reconcile(
             session,
             dispatch=dispatch,
@@ -56,9 +69,34 @@ def run(session: Session) -> Reconcile:
             stale_after=STALE_AFTER,
             max_attempts=MAX_ATTEMPTS,
             now=now,
+            storage=storage,
         )
 
     return run
+
+
+def lost_worker(session: Session, org: Organization, attempts: int = 1) -> Video:
+    """A job whose worker (attempt ``attempts``) stopped heart-beating a while ago, committed."""
+    video = make_video(
+        session,
+        org,
+        status=VideoStatus.IN_PROGRESS,
+        attempts=attempts,
+        created_at=utcnow() - LONG_AGO,
+        heartbeat_at=utcnow() - STALE_AFTER - timedelta(minutes=1),
+        dispatched_at=utcnow() - LONG_AGO,
+    )
+    session.commit()
+    return video
+
+
+def store_attempt(storage: Storage, video_id: str, attempt: int) -> None:
+    for variant in ("video", "thumbnail", "spritesheet"):
+        storage.put_bytes(asset_key(video_id, attempt, variant), b"bytes", "application/octet-stream")
+
+
+def stored_keys(storage: LocalStorage) -> set[str]:
+    return {str(p.relative_to(storage.root)) for p in storage.root.rglob("*") if p.is_file()}
 
 
 # --- lost workers --------------------------------------------------------------------------------
@@ -151,6 +189,108 @@ def test_finished_jobs_are_never_touched(
 
     assert (report.requeued, report.failed, report.redispatched, dispatch.sent) == ([], [], [], [])
     assert reloaded(session, video).status == status
+
+
+# --- two replicas: a decision taken on a read that has since been overtaken ------------------------
+
+
+def test_a_requeue_decided_on_a_stale_read_changes_nothing_once_another_replica_requeued_and_a_worker_reclaimed(
+    session: Session, new_session: Callable[[], Session], org: Organization
+) -> None:
+    video = lost_worker(session, org)
+    replica_a, replica_b, worker = new_session(), new_session(), new_session()
+    now = utcnow()
+
+    [seen_by_a] = find_lost_jobs(replica_a, now=now, stale_after=STALE_AFTER)
+    replica_a.commit()  # replica A has read the job as lost (attempt 1), and is about to act on it
+    assert (seen_by_a.video_id, seen_by_a.attempt) == (video.id, 1)
+
+    report_b = reconcile(
+        replica_b,
+        dispatch=Dispatcher(),
+        redispatch_after=REDISPATCH_AFTER,
+        stale_after=STALE_AFTER,
+        max_attempts=MAX_ATTEMPTS,
+        now=now,
+    )
+    assert report_b.requeued == [video.id]
+    assert jobs.claim(worker, video.id, "gpu-2")  # attempt 2 starts, heart-beating from now
+    worker.commit()
+
+    assert recover(replica_a, seen_by_a, max_attempts=MAX_ATTEMPTS) is None
+    replica_a.commit()
+
+    video = reloaded(session, video)
+    assert (video.status, video.attempts, video.worker) == (VideoStatus.IN_PROGRESS, 2, "gpu-2")
+    assert jobs.heartbeat(worker, video.id, attempt=2, progress=10)  # attempt 2 keeps its job
+
+
+def test_a_lost_worker_verdict_on_a_stale_read_is_void_once_the_worker_has_heart_beaten(
+    session: Session, new_session: Callable[[], Session], org: Organization
+) -> None:
+    video = lost_worker(session, org, attempts=MAX_ATTEMPTS)
+    replica, worker = new_session(), new_session()
+
+    [seen] = find_lost_jobs(replica, now=utcnow(), stale_after=STALE_AFTER)
+    replica.commit()
+    assert jobs.heartbeat(worker, video.id, attempt=MAX_ATTEMPTS, progress=50)  # it was only slow
+    worker.commit()
+
+    assert recover(replica, seen, max_attempts=MAX_ATTEMPTS) is None
+    replica.commit()
+    video = reloaded(session, video)
+    assert (video.status, video.error_code, video.progress) == (VideoStatus.IN_PROGRESS, None, 50)
+
+
+# --- the files abandoned attempts leave behind -------------------------------------------------------
+
+
+def test_a_requeued_attempts_files_are_deleted_and_nothing_else(
+    session: Session, org: Organization, run: Reconcile, storage: LocalStorage
+) -> None:
+    video = lost_worker(session, org, attempts=2)
+    other = lost_worker(session, org)
+    store_attempt(storage, video.id, 2)
+    storage.put_bytes(input_image_key(video.id), b"png", "image/png")
+    finished = make_video(session, org, status=VideoStatus.COMPLETED)
+    session.commit()
+    store_attempt(storage, finished.id, 1)
+    kept = stored_keys(storage) - {k for k in stored_keys(storage) if k.startswith(f"{video.id}/attempt-2/")}
+
+    report = run(Dispatcher())
+
+    assert sorted(report.requeued) == sorted([video.id, other.id])
+    assert stored_keys(storage) == kept  # the input image and other videos' files stay
+
+
+def test_a_job_failed_as_worker_lost_loses_every_attempts_files_but_keeps_its_input_image(
+    session: Session, org: Organization, run: Reconcile, storage: LocalStorage
+) -> None:
+    video = lost_worker(session, org, attempts=MAX_ATTEMPTS)
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        store_attempt(storage, video.id, attempt)
+    storage.put_bytes(input_image_key(video.id), b"png", "image/png")
+
+    report = run(Dispatcher())
+
+    assert report.failed == [video.id]
+    assert stored_keys(storage) == {input_image_key(video.id)}
+
+
+def test_storage_being_down_does_not_hold_up_recovery(session: Session, org: Organization, run: Reconcile) -> None:
+    with socket.socket() as probe:  # a port nothing listens on: connections are refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    unreachable = S3Storage("bucket", endpoint_url=f"http://127.0.0.1:{port}", connect_timeout=1, max_attempts=1)
+    video = lost_worker(session, org)
+    dispatch = Dispatcher()
+
+    started = time.monotonic()
+    report = run(dispatch, storage=unreachable)
+
+    assert report.requeued == [video.id] and dispatch.video_ids == [video.id]
+    assert reloaded(session, video).status == VideoStatus.QUEUED
+    assert time.monotonic() - started < 5
 
 
 # --- lost nudges ---------------------------------------------------------------------------------

@@ -10,7 +10,9 @@
 
 Every transition is one conditional ``UPDATE ... WHERE status IN (...)``. Whoever's update matches
 the row wins; everyone else sees ``False`` and backs off. That is what makes duplicate broker
-messages, racing cancels and two reconcilers harmless without locks. The winner also records the
+messages, racing cancels and two reconcilers harmless without locks. Moves decided on an earlier
+read (the reconciler's "this worker is dead") also name what they read, the attempt and its last
+heartbeat, so they change nothing once the job has moved on since. The winner also records the
 webhook event of the new state in the same transaction (``videogen.webhooks.events``), so every state a
 client can be told about is told exactly when it is committed.
 """
@@ -18,7 +20,7 @@ client can be told about is told exactly when it is committed.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select, update
@@ -51,10 +53,12 @@ def transition(
     *,
     expected: Iterable[VideoStatus],
     attempt: int | None = None,
+    silent_since: datetime | None = None,
     **values: Any,
 ) -> bool:
     """Move ``video_id`` to ``to`` if it is currently in one of ``expected`` (and, for a worker,
-    still in the ``attempt`` it claimed); True if it moved."""
+    still in the ``attempt`` it claimed; for the reconciler, has not heart-beaten after
+    ``silent_since``, the heartbeat it judged stale); True if it moved."""
     sources = frozenset(expected)
     for source in sources:
         if to not in ALLOWED_TRANSITIONS[source]:
@@ -62,6 +66,8 @@ def transition(
     conditions = [Video.id == video_id, Video.status.in_(sources)]
     if attempt is not None:
         conditions.append(Video.attempts == attempt)
+    if silent_since is not None:
+        conditions.append(Video.heartbeat_at <= silent_since)
     result = session.execute(
         update(Video).where(*conditions).values(status=to, **values).execution_options(synchronize_session=False)
     )
@@ -144,30 +150,56 @@ def complete(
     )
 
 
-def fail(session: Session, video_id: str, code: str, message: str, *, attempt: int | None = None) -> bool:
+def fail(
+    session: Session,
+    video_id: str,
+    code: str,
+    message: str,
+    *,
+    attempt: int | None = None,
+    silent_since: datetime | None = None,
+) -> bool:
+    """End a running job as failed. A worker names its ``attempt``; the reconciler failing a lost
+    worker's job names the attempt and the heartbeat it read as well (see ``requeue``)."""
     return transition(
         session,
         video_id,
         VideoStatus.FAILED,
         expected={VideoStatus.IN_PROGRESS},
         attempt=attempt,
+        silent_since=silent_since,
         completed_at=utcnow(),
         error_code=code,
         error_message=message[:2000],
     )
 
 
-def requeue(session: Session, video_id: str) -> bool:
-    """Put a job whose worker stopped responding back in the queue, for another attempt."""
+def requeue(session: Session, video_id: str, *, attempt: int, silent_since: datetime) -> bool:
+    """Put a job whose worker stopped responding back in the queue, for another attempt.
+
+    Only if it is still the ``attempt`` that was judged lost and has not heart-beaten after
+    ``silent_since`` (the heartbeat read): a reconciler acting on a read that another replica's
+    requeue and a new claim have since overtaken must not requeue the fresh attempt, and a worker
+    that was merely slow and has beaten again keeps its job.
+    """
     return transition(
         session,
         video_id,
         VideoStatus.QUEUED,
         expected={VideoStatus.IN_PROGRESS},
+        attempt=attempt,
+        silent_since=silent_since,
         worker=None,
         dispatched_at=None,
         progress=0,
     )
+
+
+def attempt_of(session: Session, video_id: str) -> tuple[VideoStatus, int] | None:
+    """The job's status and attempt number now (None if the row is gone): how a worker whose
+    heartbeat or completion was refused tells "cancelled" from "superseded by a requeue"."""
+    row = session.execute(select(Video.status, Video.attempts).where(Video.id == video_id)).one_or_none()
+    return None if row is None else (row.status, row.attempts)
 
 
 def cancel(session: Session, video_id: str) -> bool:
@@ -181,18 +213,22 @@ def cancel(session: Session, video_id: str) -> bool:
     )
 
 
-def _runnable(model: str) -> Select[str]:
-    """Queued jobs of ``model`` that a worker may take: not deleted, their organization active."""
+def runnable_jobs() -> Select[str]:
+    """Queued jobs that a worker may take: not deleted, their organization active."""
     return (
         select(Video.id)
         .join(Organization, Organization.id == Video.organization_id)
         .where(
             Video.status == VideoStatus.QUEUED,
-            Video.model == model,
             Video.deleted_at.is_(None),
             Organization.status == OrganizationStatus.ACTIVE,
         )
     )
+
+
+def _runnable(model: str) -> Select[str]:
+    """Queued jobs of ``model`` that a worker may take."""
+    return runnable_jobs().where(Video.model == model)
 
 
 def _runs_before(video: Video) -> ColumnElement[bool]:
