@@ -10,9 +10,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.engine import make_url
 
 from api.errors import install_error_handlers, unexpected_error
 from api.limits import BodyLimit, ConcurrencyLimit, LastResort, body_limit_for
+from api.openapi import install_openapi
+from api.options import install_options
 from api.routes import access_requests, admin, models, system, usage, videos, webhooks
 from model import ModelRegistry
 from videogen import broker, database
@@ -56,6 +59,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        log.info(
+            "serving %s with %s, %s broker and %s storage",
+            ", ".join(settings.models),
+            make_url(settings.database_url).get_backend_name(),
+            "embedded" if settings.is_embedded_broker else make_url(settings.broker_url).get_backend_name(),
+            settings.storage_backend,
+        )
         task = None
         if settings.reconcile_interval_seconds > 0:
             task = asyncio.create_task(_reconcile_forever(settings, app.state.storage))
@@ -116,4 +126,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(access_requests.router)
     app.include_router(admin.router)
     app.include_router(system.router)
+    install_options(app)  # OPTIONS on every path, from the routes above
+    install_openapi(app)
     return app

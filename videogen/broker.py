@@ -103,17 +103,21 @@ class _Outage:
             self.until = time.monotonic() + seconds
             return first
 
-    def end(self) -> None:
-        self.until = 0.0
+
+_outages: dict[str, _Outage] = {}
 
 
-_outage = _Outage()
+def _outage_of(settings: Settings) -> _Outage:
+    """The outage record of this broker (the folder, for the embedded broker: every test run has its own)."""
+    key = f"{settings.broker_url}|{settings.broker_dir}" if settings.is_embedded_broker else settings.broker_url
+    return _outages.setdefault(key, _Outage())
 
 
 def send(settings: Settings, task: str, subject: str, queue: str, countdown: float = 0.0) -> bool:
     """Send ``task(subject)`` to ``queue``; False (logged) if the broker is unreachable. Callers
     keep the work in the database, so False means "later", never "lost"."""
-    if _outage.active():
+    outage = _outage_of(settings)
+    if outage.active():
         return False
     try:
         celery_for(settings).send_task(
@@ -125,7 +129,7 @@ def send(settings: Settings, task: str, subject: str, queue: str, countdown: flo
             retry=False,
         )
     except Exception as exc:  # noqa: BLE001 - any broker failure means "try later"
-        if _outage.begin(settings.dependency_retry_seconds):
+        if outage.begin(settings.dependency_retry_seconds):
             log.warning(
                 "the broker is unreachable (%s); nudges are left to the reconciler for %g s",
                 type(exc).__name__,
@@ -142,7 +146,8 @@ def queue_depth(settings: Settings, queue: str) -> int | None:
     flushed or restarted without persistence has lost nudges, and they are sent again at once
     instead of after ``REDISPATCH_AFTER_SECONDS``.
     """
-    if _outage.active():
+    outage = _outage_of(settings)
+    if outage.active():
         return None
     try:
         with celery_for(settings).connection_for_read() as connection:
@@ -152,7 +157,7 @@ def queue_depth(settings: Settings, queue: str) -> int | None:
             except ChannelError:
                 return 0  # the queue does not exist (any more): it holds nothing
     except Exception as exc:  # noqa: BLE001 - an unreachable broker cannot be asked; try next round
-        if _outage.begin(settings.dependency_retry_seconds):
+        if outage.begin(settings.dependency_retry_seconds):
             log.warning("the broker is unreachable (%s)", type(exc).__name__)
         return None
 

@@ -271,6 +271,17 @@ def test_the_sweep_resends_due_deliveries_whose_nudge_never_went_out(
         ("not due yet", {"next_attempt_at": timedelta(minutes=5)}, False),
         ("held by a sender", {"lease_expires_at": timedelta(seconds=30)}, False),
         ("held by a sender that died", {"lease_expires_at": -timedelta(seconds=1)}, True),
+        # As soon as the lease of a sender that died runs out, not REDISPATCH_AFTER after its nudge:
+        (
+            "held by a sender that died after a recent nudge",
+            {"dispatched_at": -timedelta(seconds=60), "lease_expires_at": -timedelta(seconds=1)},
+            True,
+        ),
+        (
+            "nudged again since its sender died",
+            {"lease_expires_at": -timedelta(seconds=10), "dispatched_at": -timedelta(seconds=5)},
+            False,
+        ),
         ("nudged recently", {"dispatched_at": -REDISPATCH_AFTER + timedelta(seconds=30)}, False),
         ("nudged long ago", {"dispatched_at": -REDISPATCH_AFTER - timedelta(seconds=1)}, True),
         ("succeeded", {"status": SUCCEEDED}, False),
