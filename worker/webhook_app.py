@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from videogen import broker
+from videogen import broker, database
 from videogen.broker import DELIVER_WEBHOOK_TASK, make_celery
 from videogen.settings import get_settings
 from videogen.webhooks.sender import WebhookSender, schedule_retry
 
 settings = get_settings()
 app = make_celery(settings)
+database.configure(settings)  # connect and pool timeouts: a database that does not answer costs bounded waits
 broker.enable(settings)
 
 
