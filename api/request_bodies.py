@@ -54,7 +54,7 @@ async def read_create_body(request: Request, limit: int) -> CreateBody:
         raw = await read_limited(request, limit)
         try:
             data = json.loads(raw)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than Python's stack
             raise InvalidRequestError(
                 f"We could not parse the JSON body of your request ({exc}).", code="invalid_json"
             ) from None
@@ -81,7 +81,7 @@ async def _form_body(request: Request) -> CreateBody:
         elif key == "metadata":
             try:
                 data["metadata"] = json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise InvalidRequestError("metadata must be a JSON object of strings", param="metadata") from None
         elif key == "input_reference":
             # A text field, not a file: an image URL sent as a plain form value.

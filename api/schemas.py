@@ -1,34 +1,95 @@
-"""Wire format: OpenAI's Videos API objects, plus our extensions (marked below)."""
+"""Wire format: OpenAI's Videos API objects, plus our extensions (marked below).
+
+Every request body derives from ``RequestBody``: a field we do not know is refused, never ignored,
+and no string may carry what no database stores and no encoder writes (NUL, lone surrogates;
+``videogen.text``). Path, query and header parameters get the same check in ``api.parameters``.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Iterator
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from videogen.accounts.tables import AccessRequestStatus, OrganizationStatus
+from videogen.text import unstorable_reason
 from videogen.videos.objects import VideoErrorObject, VideoObject, unix
+from videogen.videos.parameters import MAX_SEED
+from videogen.webhooks.events import EVENT_TYPES
+from videogen.webhooks.signing import MAX_ROTATION_OVERLAP
 from videogen.webhooks.tables import WebhookDeliveryStatus
 
 __all__ = ["VideoErrorObject", "VideoObject", "unix"]  # re-exported: part of the wire format
 
-MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-MetadataValue = Annotated[str, StringConstraints(max_length=512)]
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in a request value as sent: itself, or inside lists and objects (keys too)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
 
 
-class ImageReference(BaseModel):
-    """OpenAI's JSON form of ``input_reference``."""
+def _unstorable_error(reason: str) -> PydanticCustomError:
+    # The message never quotes the value: a lone surrogate cannot even be written into the response.
+    return PydanticCustomError("unstorable_text", "must not contain {reason}", {"reason": reason})
+
+
+class RequestBody(BaseModel):
+    """The base of every request body: unknown fields are refused (a misspelt field is an error,
+    not a default), and so is any string, at any depth, that cannot be stored."""
 
     model_config = ConfigDict(extra="forbid")
+
+    # Fields holding URLs: their NUL (like any control character) is left to the URL policy, which
+    # refuses it with its own code (invalid_webhook_url, invalid_image_url). Lone surrogates are not.
+    url_fields: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _only_storable_strings(cls, value: Any, info: ValidationInfo) -> Any:
+        for text in _strings(value):
+            reason = unstorable_reason(text, allow_nul=info.field_name in cls.url_fields)
+            if reason is not None:
+                raise _unstorable_error(reason)
+        return value
+
+
+MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+MetadataValue = Annotated[str, StringConstraints(max_length=512)]
+# OpenAI's limit, and the default of VIDEOGEN_MAX_METADATA_PAIRS, which the domain enforces.
+MAX_METADATA_PAIRS = 16
+
+
+class ImageReference(RequestBody):
+    """OpenAI's JSON form of ``input_reference``."""
+
+    url_fields = frozenset({"image_url"})
 
     image_url: str | None = Field(None, description="A data: URL (base64) or an https URL of a PNG, JPEG or WebP.")
     file_id: str | None = Field(None, description="Not supported here: send the image itself or an image_url.")
 
 
-class VideoCreateRequest(BaseModel):
+class VideoCreateRequest(RequestBody):
     """Body of ``POST /v1/videos``, as JSON or multipart/form-data (what the ``openai`` SDK sends)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # input_reference is an ImageReference, which checks its own fields.
+    url_fields = frozenset({"webhook_url", "input_reference"})
 
     prompt: str = Field(description="What the video should show.")
     model: str | None = Field(None, description="Model name; see GET /v1/models. Default: the deployment's.")
@@ -36,12 +97,22 @@ class VideoCreateRequest(BaseModel):
     size: str | None = Field(None, description='"WIDTHxHEIGHT", one of the model\'s sizes.')
     # --- extensions ---
     negative_prompt: str | None = Field(None, description="What to steer away from (enables true CFG).")
-    seed: int | None = Field(None, description="Random seed; the same seed and parameters give the same video.")
-    num_inference_steps: int | None = Field(None, description="Denoising steps: more is slower and finer.")
-    guidance_scale: float | None = Field(None, description="HunyuanVideo's embedded guidance strength.")
-    fps: int | None = Field(None, description="Frames per second of the output.")
+    seed: int | None = Field(
+        None, ge=0, le=MAX_SEED, description="Random seed; the same seed and parameters give the same video."
+    )
+    num_inference_steps: int | None = Field(
+        None, ge=1, description="Denoising steps: more is slower and finer (each model's range: GET /v1/models)."
+    )
+    guidance_scale: float | None = Field(
+        None, ge=0, allow_inf_nan=False, description="HunyuanVideo's embedded guidance strength."
+    )
+    fps: int | None = Field(
+        None, ge=1, description="Frames per second of the output (each model's range: GET /v1/models)."
+    )
     metadata: dict[MetadataKey, MetadataValue] | None = Field(
-        None, description="Up to 16 string pairs, stored and returned with the video."
+        None,
+        description=f"Up to {MAX_METADATA_PAIRS} string pairs, stored and returned with the video.",
+        json_schema_extra={"maxProperties": MAX_METADATA_PAIRS},
     )
     webhook_url: str | None = Field(
         None,
@@ -60,10 +131,8 @@ class VideoCreateRequest(BaseModel):
     )
 
 
-class VideoRemixRequest(BaseModel):
+class VideoRemixRequest(RequestBody):
     """Body of ``POST /v1/videos/{id}/remix``."""
-
-    model_config = ConfigDict(extra="forbid")
 
     prompt: str = Field(description="The new prompt; everything else (and the seed) comes from the source video.")
 
@@ -175,9 +244,7 @@ class UsageObject(BaseModel):
     today: dict[str, float]
 
 
-class AccessRequestCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AccessRequestCreate(RequestBody):
     company: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     contact_email: EmailStr
     use_case: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
@@ -206,38 +273,41 @@ class AccessApproval(BaseModel):
 # --- webhooks (OpenAI's /v1/webhook_endpoints shape, plus extensions) ------------------------
 
 
-class WebhookEndpointCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+# An event type as the schema lists them; the domain refuses others with its own code (invalid_event_type).
+EventType = Annotated[str, Field(json_schema_extra={"enum": list(EVENT_TYPES)})]
+
+
+class WebhookEndpointCreate(RequestBody):
+    url_fields = frozenset({"url"})
 
     url: str = Field(description="Where events are POSTed: https (http only if the operator allows it).")
-    event_types: list[str] | None = Field(
+    event_types: list[EventType] | None = Field(
         None, description="Event types to receive. Default: video.completed, video.failed, video.cancelled."
     )
     name: Annotated[str, StringConstraints(max_length=200)] = ""
 
 
-class WebhookEndpointUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class WebhookEndpointUpdate(RequestBody):
+    url_fields = frozenset({"url"})
 
     url: str | None = None
-    event_types: list[str] | None = None
+    event_types: list[EventType] | None = None
     name: Annotated[str, StringConstraints(max_length=200)] | None = None
     enabled: bool | None = Field(None, description="Extension: re-enable an endpoint that was disabled (or disable).")
 
 
-class SecretRotation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SecretRotation(RequestBody):
     keep_old_secret_active_for_24_hours: bool = False
     overlap_seconds: int | None = Field(
-        None, ge=0, description="Extension: keep the old secret signing for this long (up to 7 days)."
+        None,
+        ge=0,
+        le=int(MAX_ROTATION_OVERLAP.total_seconds()),
+        description=f"Extension: keep the old secret signing for this long (up to {MAX_ROTATION_OVERLAP.days} days).",
     )
 
 
-class WebhookTestRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    event_type: str
+class WebhookTestRequest(RequestBody):
+    event_type: EventType
 
 
 class WebhookEndpointObject(BaseModel):

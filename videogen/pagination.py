@@ -12,6 +12,8 @@ from typing import Any, Generic, Literal, TypeVar
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from videogen.text import check_storable
+
 T = TypeVar("T")
 
 
@@ -31,6 +33,7 @@ def paginate(
     order: Literal["asc", "desc"] = "desc",
 ) -> Page[T]:
     if after is not None:
+        check_storable("after", after)  # a cursor is compared in SQL as sent: no NUL (PostgreSQL refuses it)
         query = query.where(id_column > after if order == "asc" else id_column < after)
     query = query.order_by(id_column.asc() if order == "asc" else id_column.desc()).limit(limit + 1)
     rows = list(session.scalars(query).unique())

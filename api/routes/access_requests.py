@@ -12,12 +12,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import RateLimiterDep, SessionDep, SettingsDep, client_ip
+from api.parameters import storable_parameters
 from api.request_bodies import read_limited
 from api.schemas import AccessRequestCreate, AccessRequestObject, ErrorResponse
 from api.serializers import access_request_object
 from videogen.accounts import access_requests
 
-router = APIRouter(prefix="/v1/access_requests", tags=["access"])
+router = APIRouter(prefix="/v1/access_requests", tags=["access"], dependencies=[Depends(storable_parameters)])
 
 
 @router.post(

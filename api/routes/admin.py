@@ -9,46 +9,61 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from api.deps import SessionDep, TiersDep, require_admin
 from api.routes.usage import usage_object
-from api.schemas import AccessApproval, AccessRequestObject, ApiKeyObject, OrganizationObject, TierObject, UsageObject
+from api.schemas import (
+    AccessApproval,
+    AccessRequestObject,
+    ApiKeyObject,
+    ErrorResponse,
+    OrganizationObject,
+    RequestBody,
+    TierObject,
+    UsageObject,
+)
 from api.serializers import access_request_object, api_key_object, organization_object, tier_object
 from videogen.accounts import access_requests, api_keys, organizations
 from videogen.accounts.tables import AccessRequestStatus, OrganizationStatus
 from videogen.accounts.usage import usage_report
 from videogen.database import utcnow
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(require_admin)])
+router = APIRouter(
+    prefix="/v1/admin",
+    tags=["admin"],
+    dependencies=[Depends(require_admin)],
+    responses={code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409)},
+)
+# The longest key lifetime: later expiries would pass the year 9999, past any datetime.
+MAX_KEY_LIFETIME_SECONDS = 100 * 366 * 86400
 
 
-class OrganizationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class OrganizationCreate(RequestBody):
     name: str = Field(min_length=1, max_length=200)
     tier: str
 
 
-class OrganizationUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class OrganizationUpdate(RequestBody):
     tier: str | None = None
     status: OrganizationStatus | None = None
 
 
-class KeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class KeyCreate(RequestBody):
     name: str = Field("", max_length=200)
-    expires_in_seconds: int | None = Field(None, ge=1, description="Key stops working after this long.")
+    expires_in_seconds: int | None = Field(
+        None, ge=1, le=MAX_KEY_LIFETIME_SECONDS, description="Key stops working after this long (up to 100 years)."
+    )
 
 
-class Approve(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Approve(RequestBody):
     tier: str
-    organization_name: str | None = Field(None, description="Default: the applicant's company name.")
+    organization_name: str | None = Field(
+        None, min_length=1, max_length=200, description="Default: the applicant's company name."
+    )
 
 
-class Reject(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Reject(RequestBody):
     reason: str = Field("", max_length=2000)
 
 

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from api.deps import ApiKeyDep, RegistryDep, SettingsDep
-from api.schemas import ModelList, ModelObject
+from api.parameters import storable_parameters
+from api.schemas import ErrorResponse, ModelList, ModelObject
 from model import ModelSpec
 from videogen.errors import NotFoundError
 
-router = APIRouter(prefix="/v1/models", tags=["models"])
+router = APIRouter(
+    prefix="/v1/models",
+    tags=["models"],
+    dependencies=[Depends(storable_parameters)],
+    responses={code: {"model": ErrorResponse} for code in (400, 401, 403, 404)},
+)
 
 
 def _model_object(spec: ModelSpec) -> ModelObject:

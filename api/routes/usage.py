@@ -6,13 +6,19 @@ from dataclasses import asdict
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from api.deps import ApiKeyDep, SessionDep, TiersDep
-from api.schemas import UsageBucketObject, UsageObject
+from api.parameters import storable_parameters
+from api.schemas import ErrorResponse, UsageBucketObject, UsageObject
 from videogen.accounts.usage import UsageReport, usage_report
 
-router = APIRouter(prefix="/v1/usage", tags=["usage"])
+router = APIRouter(
+    prefix="/v1/usage",
+    tags=["usage"],
+    dependencies=[Depends(storable_parameters)],
+    responses={code: {"model": ErrorResponse} for code in (400, 401, 403)},
+)
 
 
 def usage_object(report: UsageReport) -> UsageObject:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
 from api.deps import ApiKeyDep, SessionDep, SettingsDep, StorageDep, SubmitterDep
+from api.parameters import IdempotencyKey, storable_parameters
 from api.request_bodies import read_create_body
 from api.schemas import ErrorResponse, VideoCreateRequest, VideoDeleted, VideoList, VideoObject, VideoRemixRequest
 from api.serializers import cursor_list
@@ -25,8 +26,12 @@ from videogen.videos.submission import Submission
 router = APIRouter(
     prefix="/v1/videos",
     tags=["videos"],
-    responses={code: {"model": ErrorResponse} for code in (400, 401, 404)},
+    dependencies=[Depends(storable_parameters)],
+    responses={code: {"model": ErrorResponse} for code in (400, 401, 403, 404)},
 )
+# What a create or remix can answer besides: a conflicting Idempotency-Key, a limit, and for a
+# create, a body too large or of a type it does not read.
+_SUBMIT_ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (409, 429)}
 
 # OpenAI's Videos API endpoints that videogen does not offer, and what to use instead. Declared
 # before ``/{video_id}`` so that ``GET /v1/videos/edits`` is not read as a video id.
@@ -112,14 +117,18 @@ _CREATE_BODY_SCHEMA = {"$ref": "#/components/schemas/VideoCreateRequest"}
             },
         }
     },
-    responses={403: {"model": ErrorResponse}, 409: {"model": ErrorResponse}, 429: {"model": ErrorResponse}},
+    responses={**_SUBMIT_ERRORS, 413: {"model": ErrorResponse}, 415: {"model": ErrorResponse}},
 )
 async def create_video(
-    request: Request, response: Response, submitter: SubmitterDep, session: SessionDep, api_key: ApiKeyDep
+    request: Request,
+    response: Response,
+    submitter: SubmitterDep,
+    session: SessionDep,
+    api_key: ApiKeyDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> VideoObject:
     raw = await read_create_body(request, create_body_limit(submitter.settings))
     video_request = _video_request(VideoCreateRequest.model_validate(raw.fields), raw.upload)
-    idempotency_key = request.headers.get("idempotency-key")
 
     def submit() -> VideoObject:
         return _submitted(session, response, submitter.submit(session, api_key, video_request, idempotency_key))
@@ -131,18 +140,17 @@ async def create_video(
     "/{video_id}/remix",
     response_model=VideoObject,
     summary="Remix a completed video: same parameters, input image and seed, a new prompt",
-    responses={403: {"model": ErrorResponse}, 409: {"model": ErrorResponse}, 429: {"model": ErrorResponse}},
+    responses=_SUBMIT_ERRORS,
 )
 def remix_video(
     video_id: str,
     body: VideoRemixRequest,
-    request: Request,
     response: Response,
     submitter: SubmitterDep,
     session: SessionDep,
     api_key: ApiKeyDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> VideoObject:
-    idempotency_key = request.headers.get("idempotency-key")
     return _submitted(session, response, submitter.remix(session, api_key, video_id, body.prompt, idempotency_key))
 
 

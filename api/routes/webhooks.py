@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from api.deps import ApiKeyDep, RateLimiterDep, SecretBoxDep, SessionDep, SettingsDep, WebhookPolicyDep
+from api.parameters import storable_parameters
 from api.schemas import (
     ErrorResponse,
     SecretRotation,
@@ -34,7 +35,11 @@ from videogen.webhooks.events import EVENT_TYPES
 from videogen.webhooks.sender import WebhookSender
 from videogen.webhooks.tables import WebhookDelivery
 
-router = APIRouter(tags=["webhooks"], responses={code: {"model": ErrorResponse} for code in (400, 401, 404)})
+router = APIRouter(
+    tags=["webhooks"],
+    dependencies=[Depends(storable_parameters)],
+    responses={code: {"model": ErrorResponse} for code in (400, 401, 403, 404)},
+)
 
 PageLimit = Annotated[int, Query(ge=1, le=100)]
 ROTATION_OVERLAP_24H = timedelta(hours=24)
@@ -106,14 +111,17 @@ def _update(
     return webhook_endpoint_object(endpoint)
 
 
-# The openai SDK updates with POST; PATCH is there for everyone else.
-router.add_api_route(
-    "/v1/webhook_endpoints/{webhook_endpoint_id}",
-    _update,
-    methods=["POST", "PATCH"],
-    response_model=WebhookEndpointObject,
-    summary="Update a webhook endpoint (url, name, event types; `enabled` to re-enable)",
-)
+# The openai SDK updates with POST; PATCH is there for everyone else. Two routes, so that each
+# has an operation id of its own (the OpenAPI document requires them unique).
+for _method in ("POST", "PATCH"):
+    router.add_api_route(
+        "/v1/webhook_endpoints/{webhook_endpoint_id}",
+        _update,
+        methods=[_method],
+        operation_id=f"update_webhook_endpoint_{_method.lower()}",
+        response_model=WebhookEndpointObject,
+        summary="Update a webhook endpoint (url, name, event types; `enabled` to re-enable)",
+    )
 
 
 @router.delete("/v1/webhook_endpoints/{webhook_endpoint_id}", response_model=WebhookEndpointDeleted)

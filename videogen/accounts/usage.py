@@ -26,7 +26,7 @@ class UsageBucket:
     completed: int = 0
     failed: int = 0
     cancelled: int = 0
-    video_seconds: float = 0.0  # requested seconds of jobs that count against the quota
+    video_seconds: float = 0.0  # rendered seconds of jobs that count against the quota
 
 
 @dataclass
@@ -43,6 +43,11 @@ class UsageReport:
 def usage_report(session: Session, org: Organization, tier: Tier, start: date | None, end: date | None) -> UsageReport:
     today = utcnow().date()
     end = end or today
+    if not date.min + timedelta(days=MAX_DAYS) <= end < date.max:  # the range's arithmetic stays in the calendar
+        raise InvalidRequestError(
+            f"end_date must be between {date.min + timedelta(days=MAX_DAYS)} and {date.max - timedelta(days=1)}.",
+            param="end_date",
+        )
     start = start or end - timedelta(days=29)
     if start > end or (end - start).days >= MAX_DAYS:
         raise InvalidRequestError(
@@ -94,8 +99,9 @@ def start_of_utc_day(now: datetime) -> datetime:
 
 
 def billed_video_seconds(session: Session, organization_id: str, since: datetime) -> float:
-    """Requested seconds of the organization's jobs created since ``since`` that count against
-    its quota (failed and cancelled jobs do not)."""
+    """Rendered seconds (``VideoParameters.rendered_seconds``, the videos' ``duration_seconds``)
+    of the organization's jobs created since ``since`` that count against its quota (failed and
+    cancelled jobs do not)."""
     used = session.scalar(
         select(func.coalesce(func.sum(Video.duration_seconds), 0.0)).where(
             Video.organization_id == organization_id,

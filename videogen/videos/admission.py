@@ -124,7 +124,7 @@ def admit(
 
     day_start = start_of_utc_day(now)
     used = billed_video_seconds(session, org_id, day_start)
-    requested = float(params.seconds)
+    requested = params.rendered_seconds  # what is billed is what is rendered
     if used + requested > tier.video_seconds_per_day:
         reset = day_start + timedelta(days=1)
         raise QuotaExceededError(
@@ -162,7 +162,7 @@ def _new_video(api_key: ApiKey, params: VideoParameters, tier: Tier, webhook_url
         prompt=params.prompt,
         negative_prompt=params.negative_prompt,
         seconds=params.seconds,
-        duration_seconds=float(params.seconds),
+        duration_seconds=params.rendered_seconds,
         priority=tier.priority,
         retention_hours=tier.retention_hours,
         width=params.size.width,

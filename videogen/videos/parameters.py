@@ -16,8 +16,11 @@ from typing import TypeVar
 from model import ModelSpec, Size, frames_for
 from model.spec import Capability
 from videogen.errors import InvalidRequestError
+from videogen.text import check_storable
 
 MAX_SEED = 2**63 - 1
+# The longest ``seconds`` a video reports, written as a plain decimal (its column's width).
+MAX_SECONDS_CHARS = 16
 NumberT = TypeVar("NumberT", int, float)
 
 
@@ -69,6 +72,16 @@ class VideoParameters:
     # What the model is asked to do: animate an image, or make a video from text alone.
     capability: Capability = Capability.TEXT_TO_VIDEO
 
+    @property
+    def rendered_seconds(self) -> float:
+        """The clip's length as rendered, which is what is billed: ``num_frames - 1`` intervals
+        of ``1 / fps`` (the first frame is at 0 s), as ``ModelLimits.max_seconds`` counts it.
+
+        ``seconds`` is what the client asked for, and frames come in 4k+1: "0.9" at 8 fps renders
+        9 frames, one second. Billing the request instead would let a client ask for less than it
+        gets (once, "1e-400" seconds was billed nothing and rendered five frames)."""
+        return (self.num_frames - 1) / self.fps
+
 
 def _within(value: NumberT, low: NumberT, high: NumberT, param: str, spec: ModelSpec) -> NumberT:
     if not low <= value <= high:
@@ -94,9 +107,43 @@ def _parse_seconds(value: str | int | float) -> Decimal:
     return seconds
 
 
+def _clip_frames(seconds: Decimal, fps: int, spec: ModelSpec) -> int:
+    """The frames ``seconds`` at ``fps`` renders, if the model makes such a clip; 400 otherwise.
+
+    Bounded in exact decimal arithmetic before any float is made: "1e400" or five thousand digits
+    would become an infinite float (an OverflowError in ``frames_for``). A clip shorter than the
+    shortest one is lengthened to it, and billed as rendered (``VideoParameters.rendered_seconds``).
+    """
+    limits = spec.limits
+    most = f"{spec.name} makes at most {limits.max_frames} frames ({limits.max_seconds(fps)} s at {fps} fps)"
+    # A quotient, not a product: 1e999999999 * fps overflows even a Decimal.
+    if seconds > Decimal(limits.max_frames + 4) / fps:  # past the limit however frames_for rounds
+        raise InvalidRequestError(f"seconds is too long: {most}", param="seconds", code="invalid_seconds")
+    num_frames = frames_for(float(seconds), fps)
+    if num_frames > limits.max_frames:
+        raise InvalidRequestError(
+            f"{_format_seconds(seconds)} s at {fps} fps is {num_frames} frames; {most}",
+            param="seconds",
+            code="invalid_seconds",
+        )
+    return num_frames
+
+
 def _format_seconds(seconds: Decimal) -> str:
     """The shortest plain decimal: "2.50" is "2.5", "1e1" is "10" (never exponent notation)."""
     return format(seconds.normalize(), "f")
+
+
+def _echoed_seconds(seconds: Decimal) -> str:
+    """``seconds`` as the video reports it, short enough to store: "1e-400" is 402 digits."""
+    written = _format_seconds(seconds)
+    if len(written) > MAX_SECONDS_CHARS:
+        raise InvalidRequestError(
+            f"seconds has too many digits: at most {MAX_SECONDS_CHARS} characters written as a plain decimal",
+            param="seconds",
+            code="invalid_seconds",
+        )
+    return written
 
 
 def resolve_video_parameters(
@@ -130,9 +177,7 @@ def resolve_video_parameters(
         )
 
     for param, text in _texts(prompt, negative_prompt, metadata):
-        if "\x00" in text:
-            # Databases refuse NUL in text (PostgreSQL rejects the row); no prompt needs one.
-            raise InvalidRequestError(f"{param} must not contain NUL characters", param=param)
+        check_storable(param, text)
 
     prompt = prompt.strip()
     if not prompt:
@@ -168,14 +213,8 @@ def resolve_video_parameters(
     fps = _within(defaults.fps if fps is None else fps, limits.min_fps, limits.max_fps, "fps", spec)
 
     clip_seconds = _parse_seconds(defaults.seconds if seconds is None else seconds)
-    num_frames = frames_for(float(clip_seconds), fps)
-    if num_frames > limits.max_frames:
-        raise InvalidRequestError(
-            f"{clip_seconds} s at {fps} fps is {num_frames} frames; {spec.name} makes at most "
-            f"{limits.max_frames} frames ({limits.max_seconds(fps)} s at {fps} fps)",
-            param="seconds",
-            code="invalid_seconds",
-        )
+    num_frames = _clip_frames(clip_seconds, fps, spec)
+    echoed_seconds = _echoed_seconds(clip_seconds)
 
     steps = defaults.num_inference_steps if num_inference_steps is None else num_inference_steps
     steps = _within(steps, limits.min_steps, limits.max_steps, "num_inference_steps", spec)
@@ -191,7 +230,7 @@ def resolve_video_parameters(
         model=spec.name,
         prompt=prompt,
         negative_prompt=negative_prompt,
-        seconds=_format_seconds(clip_seconds),
+        seconds=echoed_seconds,
         size=frame_size,
         fps=fps,
         num_frames=num_frames,

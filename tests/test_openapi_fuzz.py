@@ -1,0 +1,120 @@
+"""The whole API, fuzzed from its own OpenAPI document (schemathesis, property-based).
+
+Every documented operation gets requests generated from its schema, valid and invalid ones
+(schemathesis' positive and negative modes), with NUL bytes allowed in strings. Whatever a
+client sends, the answer is never a server error, and its status, content type and body are
+ones the document declares for that operation. That holds only if the document is complete:
+every ``$ref`` resolves and every error a route returns is declared.
+
+The run is the real application in this process (``tests.in_process``), on SQLite; derandomized,
+so a run fails or passes the same way each time, with a fixed number of examples per operation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from openapi_spec_validator import validate
+from schemathesis.checks import not_a_server_error
+from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.in_process import ADMIN_TOKEN, InProcessApi, in_process_api
+
+# Examples per operation and generation mode: about 45 operations, about 40 s on two loaded cores.
+EXAMPLES = int(__import__("os").environ.get("FUZZ_EXAMPLES", 30))
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessApi]:
+    with in_process_api(Path(tmp_path_factory.mktemp("fuzz"))) as api:
+        yield api
+
+
+@pytest.fixture(scope="module")
+def document(api: InProcessApi) -> dict[str, Any]:
+    response = api.client().get("/openapi.json")
+    assert response.status_code == 200
+    return dict(response.json())
+
+
+@pytest.fixture(scope="module")
+def api_schema(api: InProcessApi, document: dict[str, Any]) -> Any:
+    schema = schemathesis.openapi.from_asgi("/openapi.json", api.app)
+    schema.config.generation.update(
+        modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], allow_x00=True, deterministic=True
+    )
+    return schema
+
+
+def test_the_openapi_document_is_valid_and_every_reference_resolves(document: dict[str, Any]) -> None:
+    validate(document)  # OpenAPI 3.1, $refs included
+
+
+def test_request_bodies_that_routes_read_themselves_are_defined(document: dict[str, Any]) -> None:
+    create = document["paths"]["/v1/videos"]["post"]["requestBody"]["content"]
+    assert set(create) == {"application/json", "multipart/form-data"}
+    schemas = document["components"]["schemas"]
+    assert {"VideoCreateRequest", "ImageReference", "AccessRequestCreate"} <= set(schemas)
+    assert "HTTPValidationError" not in schemas  # validation errors are our 400, not FastAPI's 422
+
+
+def test_the_documented_limits_are_the_ones_enforced(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    create = schemas["VideoCreateRequest"]["properties"]
+    assert create["metadata"]["maxProperties"] == 16
+    assert create["input_fit"]["anyOf"][0]["enum"] == ["exact", "crop", "pad"]
+    listing = {p["name"]: p["schema"] for p in document["paths"]["/v1/videos"]["get"]["parameters"]}
+    assert (listing["limit"]["minimum"], listing["limit"]["maximum"]) == (1, 100)
+    assert listing["order"]["enum"] == ["asc", "desc"]
+    content = {p["name"]: p["schema"] for p in document["paths"]["/v1/videos/{video_id}/content"]["get"]["parameters"]}
+    assert content["variant"]["enum"] == ["video", "thumbnail", "spritesheet"]
+    for name, schema in schemas.items():
+        if "properties" in schema and name.endswith(("Request", "Create", "Update", "Rotation")):
+            assert schema.get("additionalProperties") is False, f"{name} accepts unknown fields"
+
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+def fuzz(operation: Any, mode: GenerationMode, credential: str) -> None:
+    """``EXAMPLES`` requests to ``operation`` in ``mode``; raises on the first failed check."""
+
+    @settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(operation.as_strategy(generation_mode=mode))
+    def run(case: Any) -> None:
+        case.call_and_validate(headers={"Authorization": f"Bearer {credential}"}, checks=CHECKS)
+
+    run()
+
+
+def test_no_request_gets_a_server_error_or_an_undocumented_response(api_schema: Any, api: InProcessApi) -> None:
+    """Every operation, in both modes; the failures of all of them are reported together."""
+    failures: list[str] = []
+    for result in api_schema.get_all_operations():
+        operation = result.ok()
+        credential = ADMIN_TOKEN if operation.path.startswith("/v1/admin") else api.api_key
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            try:
+                fuzz(operation, mode, credential)
+            except Unsatisfiable:
+                assert mode == GenerationMode.NEGATIVE  # nothing it takes can be invalid (no parameters, or any string)
+            except Exception as failure:  # noqa: BLE001 - collected, then reported all at once
+                failures.append(f"{operation.label} ({mode.value}): {failure}")
+    assert not failures, "\n\n".join(failures)
