@@ -51,8 +51,9 @@ class Settings(BaseSettings):
     s3_max_attempts: int = Field(
         3,
         ge=1,
-        description="Tries of one S3 request in all (botocore's standard retries, jittered). With the timeouts, a "
-        "hung store fails a call within about attempts x (connect + read) seconds.",
+        description="Tries of one S3 request in all (botocore's standard retries, jittered). A store that cannot "
+        "be reached fails a call within about attempts x connect timeout, one that accepts connections but never "
+        "answers (hung) within about attempts x (read timeout + 1) seconds.",
     )
     content_redirect: bool = Field(
         False,

@@ -136,9 +136,12 @@ class S3Storage:
 
     Every call is bounded: ``connect_timeout`` to open a connection, ``read_timeout`` for each
     read of the answer (so a download stream that stalls fails too), ``max_attempts`` tries in all
-    (botocore's standard retry mode, with its own jittered backoff). botocore's defaults (60 s, 60 s,
-    and more attempts) held a job four minutes on a hung S3; the worker retries whole uploads on
-    top of this (``worker.runner``), so each call only has to fail fast.
+    (botocore's standard retry mode, with its own jittered backoff; note botocore's own
+    ``max_attempts`` key counts retries, ``total_max_attempts`` tries). A store that accepts
+    connections but never answers costs each try ``read_timeout`` plus the one second botocore
+    waits for ``100 Continue`` on uploads. botocore's defaults (60 s, 60 s, more tries) held a job
+    four minutes on a hung S3; the worker retries whole uploads on top of this (``worker.runner``),
+    so each call only has to fail fast.
     """
 
     def __init__(
@@ -169,7 +172,7 @@ class S3Storage:
                 signature_version="s3v4",
                 connect_timeout=connect_timeout,
                 read_timeout=read_timeout,
-                retries={"max_attempts": max_attempts, "mode": "standard"},
+                retries={"total_max_attempts": max_attempts, "mode": "standard"},
             ),
         )
 

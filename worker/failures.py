@@ -36,7 +36,7 @@ _DATABASE_MODULES = ("sqlalchemy", "psycopg", "sqlite3")
 # Order matters: URLs before paths and hosts (a URL holds both), bracketed IPv6 before IPv4.
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>)\]]+"), "<url>"),
-    (re.compile(r"(?<![\w.~])(?:[A-Za-z]:)?[\\/](?:[\w.@+~-]+[\\/])*[\w.@+~-]+[\\/]?"), "<path>"),
+    (re.compile(r"(?<![\w.~>])(?:[A-Za-z]:)?[\\/](?:[\w.@+~-]+[\\/])*[\w.@+~-]+[\\/]?"), "<path>"),
     (re.compile(r"\[[0-9A-Fa-f:.]+\](?::\d{1,5})?"), "<host>"),
     (re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?\b"), "<host>"),
     (re.compile(r"\b[A-Za-z][\w-]*(?:\.[\w-]+)*:\d{2,5}\b"), "<host>"),

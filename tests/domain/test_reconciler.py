@@ -281,7 +281,14 @@ def test_storage_being_down_does_not_hold_up_recovery(session: Session, org: Org
     with socket.socket() as probe:  # a port nothing listens on: connections are refused
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    unreachable = S3Storage("bucket", endpoint_url=f"http://127.0.0.1:{port}", connect_timeout=1, max_attempts=1)
+    unreachable = S3Storage(
+        "bucket",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        access_key_id="test",
+        secret_access_key="test",
+        connect_timeout=1,
+        max_attempts=1,
+    )
     video = lost_worker(session, org)
     dispatch = Dispatcher()
 
