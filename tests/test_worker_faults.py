@@ -305,7 +305,14 @@ def test_a_render_finished_while_storage_is_down_is_uploaded_once_it_is_back(lin
 
     outcome = world.in_background(lambda: world.runner.run(video.id))
     wait_until(lambda: retries("upload") > before, DEADLINE, interval=0.05, message="an upload retry")
-    assert world.job(video.id).status == VideoStatus.IN_PROGRESS  # kept alive while it waits
+    waiting = world.job(video.id)
+    assert waiting.status == VideoStatus.IN_PROGRESS
+    wait_until(  # the heartbeat goes on while the upload waits: the reconciler sees a live job
+        lambda: (world.job(video.id).heartbeat_at or waiting.created_at) > (waiting.heartbeat_at or waiting.created_at),
+        DEADLINE,
+        interval=0.05,
+        message="a heartbeat while the upload waits",
+    )
     world.s3.restore()
 
     assert outcome.result(DEADLINE) == VideoStatus.COMPLETED

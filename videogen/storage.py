@@ -111,8 +111,13 @@ class LocalStorage:
                 while chunk := f.read(CHUNK_SIZE):
                     yield chunk
 
-        with _local_errors():
-            return StoredObject(size=path.stat().st_size, chunks=chunks())
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError as exc:  # deleted since is_file()
+            raise ObjectNotFoundError(key) from exc
+        except OSError as exc:
+            raise StorageUnavailableError(transient=True) from exc
+        return StoredObject(size=size, chunks=chunks())
 
     def delete_prefix(self, prefix: str) -> None:
         directory = self._path(prefix.rstrip("/"))
