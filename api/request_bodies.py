@@ -82,7 +82,9 @@ async def _form_body(request: Request) -> CreateBody:
             try:
                 data["metadata"] = json.loads(value)
             except (ValueError, RecursionError):
-                raise InvalidRequestError("metadata must be a JSON object of strings", param="metadata") from None
+                data["metadata"] = None
+            if not isinstance(data["metadata"], dict):  # merged with metadata[key] fields below
+                raise InvalidRequestError("metadata must be a JSON object of strings", param="metadata")
         elif key == "input_reference":
             # A text field, not a file: an image URL sent as a plain form value.
             data["input_reference"] = {"image_url": value}

@@ -34,19 +34,26 @@ from videogen.settings import Settings
 
 ADMIN_TOKEN = "in-process-admin-token"
 TIER = "unhindered"
-# Every limit far out of the way of tests about something else (max_seconds: the tiny twin's own).
-TIERS_TOML = f"""
-[tiers.{TIER}]
+SMALL_QUOTA_TIER = "one-second-a-day"
+
+
+def _tier(name: str, video_seconds_per_day: float) -> str:
+    # Every other limit far out of the way of tests about something else.
+    return f"""
+[tiers.{name}]
 models = ["*"]
 max_seconds = 60
 max_size = "1280x720"
 max_steps = 100
 requests_per_minute = 1000000
 max_concurrent_jobs = 1000000
-video_seconds_per_day = 1000000000
+video_seconds_per_day = {video_seconds_per_day}
 priority = 5
 retention_hours = 24
 """
+
+
+TIERS_TOML = _tier(TIER, 1_000_000_000) + _tier(SMALL_QUOTA_TIER, 1)
 MODELS = ["hunyuanvideo-tiny", "hunyuanvideo-i2v-tiny"]
 
 
@@ -55,11 +62,24 @@ def offline_resolver(host: str, port: int) -> list[str]:
     return []
 
 
+def new_organization_key(settings: Settings, tier: str) -> str:
+    """The key of a new organization on ``tier``, made as ``videogen keys create`` makes one."""
+    with session_scope(settings.database_url) as session:
+        org = organizations.create_organization(
+            session, load_tiers(settings.tiers_file), f"org-{secrets.token_hex(4)}", tier
+        )
+        return api_keys.create_api_key(session, org, "in-process", None).secret
+
+
 @dataclass(frozen=True)
 class InProcessApi:
     app: FastAPI
     settings: Settings
     api_key: str
+
+    def new_key(self, tier: str = TIER) -> str:
+        """The key of a new organization on ``tier``."""
+        return new_organization_key(self.settings, tier)
 
     def client(self, **headers: str) -> TestClient:
         """A client of the app, authenticated with the organization's key unless ``headers`` say
@@ -100,11 +120,8 @@ def in_process_api(data_dir: Path, database_url: str | None = None, **overrides:
     offline = WebhookURLPolicy(settings.webhook_allow_http, settings.webhook_allowed_hosts, resolver=offline_resolver)
     app.state.webhook_policy = offline
     app.state.submitter.url_policy = offline
-    with session_scope(settings.database_url) as session:
-        org = organizations.create_organization(session, load_tiers(tiers_file), f"org-{secrets.token_hex(4)}", TIER)
-        api_key = api_keys.create_api_key(session, org, "in-process", None).secret
     try:
-        yield InProcessApi(app, settings, api_key)
+        yield InProcessApi(app, settings, new_organization_key(settings, TIER))
     finally:
         broker.enable(previous_nudges)
         get_engine(settings.database_url).dispose()

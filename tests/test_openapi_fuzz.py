@@ -12,6 +12,8 @@ so a run fails or passes the same way each time, with a fixed number of examples
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,17 +24,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from openapi_spec_validator import validate
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
+from starlette.testclient import TestClient
 
+from tests.helpers import assert_error
 from tests.in_process import ADMIN_TOKEN, InProcessApi, in_process_api
 
-# Examples per operation and generation mode: about 45 operations, about 40 s on two loaded cores.
-EXAMPLES = int(__import__("os").environ.get("FUZZ_EXAMPLES", 30))
+# Examples per operation and generation mode: 42 operations, about 30 s on two cores. Set
+# VIDEOGEN_TEST_FUZZ_EXAMPLES higher for a longer search.
+EXAMPLES = int(os.environ.get("VIDEOGEN_TEST_FUZZ_EXAMPLES", "30"))
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +90,41 @@ def test_the_documented_limits_are_the_ones_enforced(document: dict[str, Any]) -
             assert schema.get("additionalProperties") is False, f"{name} accepts unknown fields"
 
 
+# --- OPTIONS: what a path allows, asked of the API itself --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "allow"),
+    [
+        ("/v1/videos", "GET, OPTIONS, POST"),
+        ("/v1/videos/video_x", "DELETE, GET, OPTIONS"),
+        ("/v1/videos/video_x/content", "GET, OPTIONS"),
+        ("/v1/webhook_endpoints/whep_x", "DELETE, GET, OPTIONS, PATCH, POST"),
+        ("/v1/admin/organizations/org_x", "GET, OPTIONS, PATCH"),
+        ("/healthz", "GET, OPTIONS"),
+    ],
+)
+def test_options_answers_204_with_the_methods_the_path_allows(api: InProcessApi, path: str, allow: str) -> None:
+    response = TestClient(api.app).options(path)  # no credentials: a CORS preflight carries none
+    assert response.status_code == 204, response.text
+    assert response.headers["Allow"] == allow
+
+
+def test_options_on_an_unknown_path_is_a_404_in_the_error_format(api: InProcessApi) -> None:
+    response = TestClient(api.app).options("/v1/nothing-here")
+    assert_error(response, 404, "invalid_request_error", "unknown_url")
+
+
+def test_every_documented_method_is_in_its_paths_allow_header(api: InProcessApi, document: dict[str, Any]) -> None:
+    http = TestClient(api.app)
+    for template, operations in document["paths"].items():
+        path = re.sub(r"\{[^}]+\}", "x", template)
+        allowed = set(http.options(path).headers["Allow"].split(", "))
+        assert {method.upper() for method in operations} <= allowed, template
+
+
+# --- the fuzz run -----------------------------------------------------------------------------
+
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -115,6 +156,6 @@ def test_no_request_gets_a_server_error_or_an_undocumented_response(api_schema: 
                 fuzz(operation, mode, credential)
             except Unsatisfiable:
                 assert mode == GenerationMode.NEGATIVE  # nothing it takes can be invalid (no parameters, or any string)
-            except Exception as failure:  # noqa: BLE001 - collected, then reported all at once
+            except (Exception, FailureGroup) as failure:  # noqa: BLE001 - collected, then reported all at once
                 failures.append(f"{operation.label} ({mode.value}): {failure}")
     assert not failures, "\n\n".join(failures)

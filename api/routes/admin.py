@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
 from api.deps import SessionDep, TiersDep, require_admin
+from api.parameters import storable_parameters
 from api.routes.usage import usage_object
 from api.schemas import (
     AccessApproval,
@@ -32,10 +33,10 @@ from videogen.database import utcnow
 router = APIRouter(
     prefix="/v1/admin",
     tags=["admin"],
-    dependencies=[Depends(require_admin)],
+    dependencies=[Depends(require_admin), Depends(storable_parameters)],
     responses={code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409)},
 )
-# The longest key lifetime: later expiries would pass the year 9999, past any datetime.
+# The longest key lifetime, a century: an unbounded one could pass the year 9999 (an OverflowError).
 MAX_KEY_LIFETIME_SECONDS = 100 * 366 * 86400
 
 

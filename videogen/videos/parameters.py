@@ -10,7 +10,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation
 from typing import TypeVar
 
 from model import ModelSpec, Size, frames_for
@@ -135,9 +135,17 @@ def _format_seconds(seconds: Decimal) -> str:
 
 
 def _echoed_seconds(seconds: Decimal) -> str:
-    """``seconds`` as the video reports it, short enough to store: "1e-400" is 402 digits."""
-    written = _format_seconds(seconds)
-    if len(written) > MAX_SECONDS_CHARS:
+    """``seconds`` as the video reports it, short enough to store: "1e-400" is 402 digits.
+
+    Counted on the exact value, before anything is written out: rounded to a context's 28 digits,
+    five thousand nines would pass as "1", and "1e-999999999" written out is a gigabyte."""
+    exact = seconds.normalize(Context(prec=max(1, len(seconds.as_tuple().digits)), Emin=MIN_EMIN, Emax=MAX_EMAX))
+    _, digits, exponent = exact.as_tuple()
+    if (
+        len(digits) > MAX_SECONDS_CHARS
+        or -int(exponent) > MAX_SECONDS_CHARS
+        or len(written := format(exact, "f")) > MAX_SECONDS_CHARS
+    ):
         raise InvalidRequestError(
             f"seconds has too many digits: at most {MAX_SECONDS_CHARS} characters written as a plain decimal",
             param="seconds",
