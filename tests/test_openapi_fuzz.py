@@ -75,7 +75,7 @@ def test_request_bodies_that_routes_read_themselves_are_defined(document: dict[s
     assert "HTTPValidationError" not in schemas  # validation errors are our 400, not FastAPI's 422
 
 
-def test_the_documented_limits_are_the_ones_enforced(document: dict[str, Any]) -> None:
+def test_the_document_declares_the_limits_and_enums_the_server_enforces(document: dict[str, Any]) -> None:
     schemas = document["components"]["schemas"]
     create = schemas["VideoCreateRequest"]["properties"]
     assert create["metadata"]["maxProperties"] == 16
@@ -85,9 +85,32 @@ def test_the_documented_limits_are_the_ones_enforced(document: dict[str, Any]) -
     assert listing["order"]["enum"] == ["asc", "desc"]
     content = {p["name"]: p["schema"] for p in document["paths"]["/v1/videos/{video_id}/content"]["get"]["parameters"]}
     assert content["variant"]["enum"] == ["video", "thumbnail", "spritesheet"]
-    for name, schema in schemas.items():
-        if "properties" in schema and name.endswith(("Request", "Create", "Update", "Rotation")):
-            assert schema.get("additionalProperties") is False, f"{name} accepts unknown fields"
+    assert create["seed"]["anyOf"][0] == {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
+
+
+def _referenced(value: Any) -> Iterator[str]:
+    """The component names ``value`` refers to, at any depth."""
+    if isinstance(value, dict):
+        if isinstance(value.get("$ref"), str):
+            yield value["$ref"].rsplit("/", 1)[-1]
+        for item in value.values():
+            yield from _referenced(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _referenced(item)
+
+
+def test_every_request_body_declares_that_unknown_fields_are_refused(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    bodies = [op["requestBody"] for item in document["paths"].values() for op in item.values() if "requestBody" in op]
+    pending, seen = list(_referenced(bodies)), set()
+    while pending:
+        name = pending.pop()
+        if name not in seen and schemas[name].get("type") == "object":
+            seen.add(name)
+            assert schemas[name].get("additionalProperties") is False, f"{name} accepts unknown fields"
+            pending += _referenced(schemas[name])
+    assert {"VideoCreateRequest", "ImageReference", "WebhookEndpointCreate", "KeyCreate"} <= seen
 
 
 # --- OPTIONS: what a path allows, asked of the API itself --------------------------------------
