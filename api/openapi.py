@@ -1,10 +1,11 @@
 """The OpenAPI document, completed where FastAPI cannot see what a route does.
 
 Two routes read their bodies themselves (a create is JSON or multipart; an application is read
-after its rate limit) and name their schemas by ``$ref``, which FastAPI does not know to define;
-and FastAPI documents a 422 for validation errors, which this API answers with a 400 in its one
-error format (``api.errors``). ``tests/test_openapi_fuzz.py`` validates the document and fuzzes
-the API from it.
+after its rate limit) and name their schemas by ``$ref``, which FastAPI does not know to define.
+FastAPI documents a 422 for validation errors, which this API answers with a 400 in its one error
+format (``api.errors``), and knows nothing of what the middleware answers (``api.limits``: 413 for
+a body too large, 503 when the API is busy or a dependency is down). ``tests/test_openapi_fuzz.py``
+validates the document and fuzzes the API from it.
 """
 
 from __future__ import annotations
@@ -38,22 +39,26 @@ def _define_request_bodies(schemas: dict[str, Any]) -> None:
         schemas.setdefault(name, schema)
 
 
-def _errors_in_our_format(operation: dict[str, Any]) -> None:
+def _errors_in_our_format(path: str, operation: dict[str, Any]) -> None:
     responses = operation.setdefault("responses", {})
     responses.pop("422", None)
     if operation.get("parameters") or "requestBody" in operation:
         responses.setdefault("400", {"description": "Invalid request", "content": _ERROR})
     if "requestBody" in operation:  # every body is bounded as it arrives (api.limits)
         responses.setdefault("413", {"description": "Request body too large", "content": _ERROR})
+    if path.startswith("/v1/"):  # queued too long, or a dependency is down (api.limits, api.errors)
+        responses.setdefault(
+            "503", {"description": "Busy or a dependency is down: retry after Retry-After", "content": _ERROR}
+        )
 
 
 def complete_document(document: dict[str, Any]) -> dict[str, Any]:
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     _define_request_bodies(schemas)
-    for path_item in document.get("paths", {}).values():
+    for path, path_item in document.get("paths", {}).items():
         for method, operation in path_item.items():
             if method in _HTTP_METHODS:
-                _errors_in_our_format(operation)
+                _errors_in_our_format(path, operation)
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     return document
