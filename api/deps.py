@@ -10,7 +10,8 @@ import hmac
 from collections.abc import Iterator
 from typing import Annotated, cast
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from model import ModelRegistry
@@ -89,7 +90,17 @@ def _bearer(request: Request) -> str:
     return secret.strip()
 
 
-def require_api_key(request: Request, session: SessionDep) -> ApiKey:
+# Declares bearer authentication in the OpenAPI document (generated clients need it); the header
+# itself is read by ``_bearer``, which answers in our error format instead of FastAPI's.
+_API_KEY_SCHEME = HTTPBearer(auto_error=False, scheme_name="ApiKey", description="An API key: vg_live_...")
+_ADMIN_SCHEME = HTTPBearer(auto_error=False, scheme_name="AdminToken", description="The operator's admin token.")
+
+
+def require_api_key(
+    request: Request,
+    session: SessionDep,
+    _: Annotated[HTTPAuthorizationCredentials | None, Security(_API_KEY_SCHEME)] = None,
+) -> ApiKey:
     key = authenticate(session, _bearer(request))
     # Part of the request's unit of work: authentication is committed on its own, so that
     # last_used_at is kept even if the request itself fails later.
@@ -97,7 +108,11 @@ def require_api_key(request: Request, session: SessionDep) -> ApiKey:
     return key
 
 
-def require_admin(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> None:
+def require_admin(
+    request: Request,
+    settings: Annotated[Settings, Depends(get_settings)],
+    _: Annotated[HTTPAuthorizationCredentials | None, Security(_ADMIN_SCHEME)] = None,
+) -> None:
     """The admin API takes the operator's token, never an organization's API key."""
     if settings.admin_token is None:
         raise PermissionDeniedError(
