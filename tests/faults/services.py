@@ -53,6 +53,9 @@ STALE_AFTER_SECONDS = 10
 WEBHOOK_CONNECT_TIMEOUT_SECONDS = 1.0
 WEBHOOK_TIMEOUT_SECONDS = 2.0
 S3_BUCKET = "videogen-faults"
+S3_CONNECT_TIMEOUT_SECONDS = 1.0
+S3_READ_TIMEOUT_SECONDS = 2.0
+S3_MAX_ATTEMPTS = 2
 MODEL = "hunyuanvideo-tiny"
 QUEUE = f"videogen.{MODEL}"
 
@@ -78,9 +81,6 @@ class PrivateServer(ABC):
     def ready(self) -> bool:
         """Whether the server answers (polled after a start)."""
 
-    def popen_kwargs(self) -> dict[str, Any]:
-        return {}
-
     @property
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -99,23 +99,24 @@ class PrivateServer(ABC):
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
-                **self.popen_kwargs(),
             )
         self.paused = False
         self.starts += 1
         process = self.process
-
-        def up() -> bool:
+        deadline = began + timeout
+        while True:
             if process.poll() is not None:
+                self.stop(signal.SIGKILL)
                 raise RuntimeError(f"{self.name} exited with {process.returncode}: {self.log_tail()}")
-            return self.ready()
-
-        try:
-            wait_until(up, timeout, interval=0.05, message=f"{self.name} to answer on port {self.port}")
-        except (TimeoutError, RuntimeError):
-            self.stop(signal.SIGKILL)
-            raise
-        return time.monotonic() - began
+            try:
+                if self.ready():
+                    return time.monotonic() - began
+            except Exception:  # noqa: BLE001 - not up yet
+                pass
+            if time.monotonic() > deadline:
+                self.stop(signal.SIGKILL)
+                raise TimeoutError(f"{self.name} did not answer on port {self.port} within {timeout}s")
+            time.sleep(0.05)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
         """Stop the server with ``sig`` (a paused one is resumed first so that it can act on it) and
@@ -238,12 +239,6 @@ class PrivateRedis(PrivateServer):
     def queue_length(self, queue: str = QUEUE) -> int:
         with self.client() as client:
             return int(client.llen(queue))  # type: ignore[arg-type]
-
-    def nudged(self, queue: str = QUEUE) -> str:
-        """Every message waiting in ``queue``, raw (kombu's JSON envelope names the task's argument,
-        the video id, in its headers): ``video_id in nudged()`` says whether a job has a nudge."""
-        with self.client() as client:
-            return "\n".join(m.decode(errors="replace") for m in client.lrange(queue, 0, -1))  # type: ignore[union-attr]
 
 
 class PrivatePostgres(PrivateServer):
@@ -431,6 +426,12 @@ class FaultStack:
             )
             return {r.id: Row(r.id, str(r.status), r.attempts, r.started_at, r.completed_at) for r in result}
 
+    def queued_count(self, model: str = MODEL) -> int:
+        """Jobs of ``model`` waiting for a worker, in the database."""
+        with self.engine.connect() as conn:
+            query = sa.text("SELECT count(*) FROM videos WHERE status = 'queued' AND model = :model")
+            return int(conn.execute(query.bindparams(model=model)).scalar_one())
+
     def processes(self) -> dict[str, subprocess.Popen[bytes] | None]:
         return {"api": self.app.api, "worker": self.app.worker, "webhook worker": self.app.webhook_worker}
 
@@ -520,6 +521,11 @@ def fault_env(
         VIDEOGEN_S3_ACCESS_KEY_ID="test",
         VIDEOGEN_S3_SECRET_ACCESS_KEY="test",
         VIDEOGEN_S3_CREATE_BUCKET="true",
+        # A hung store fails a call within about attempts x (read timeout + 1) seconds: keep that
+        # short here (the defaults allow about 90 s) so that tests can bound what clients wait.
+        VIDEOGEN_S3_CONNECT_TIMEOUT_SECONDS=str(S3_CONNECT_TIMEOUT_SECONDS),
+        VIDEOGEN_S3_READ_TIMEOUT_SECONDS=str(S3_READ_TIMEOUT_SECONDS),
+        VIDEOGEN_S3_MAX_ATTEMPTS=str(S3_MAX_ATTEMPTS),
         VIDEOGEN_WORKER_METRICS_PORT=str(free_port()),
         VIDEOGEN_SECRET_KEY=Fernet.generate_key().decode(),
         PYTHONUNBUFFERED="1",
