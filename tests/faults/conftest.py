@@ -18,21 +18,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.faults.services import (
-    FaultStack,
-    PrivatePostgres,
-    PrivateRedis,
-    PrivateS3,
-    fault_env,
-    private_servers,
-)
-from tests.stack import ServiceStack
+from tests.faults.services import FaultStack, PrivateServers, ReapedServiceStack, fault_env, private_servers
 
 
 @pytest.fixture(scope="package")
-def fault_servers(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[PrivateRedis, PrivatePostgres, PrivateS3, dict[str, float]]]:
+def fault_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateServers]:
     with private_servers(tmp_path_factory.mktemp("fault-servers")) as servers:
         yield servers
 
@@ -40,13 +30,14 @@ def fault_servers(
 @pytest.fixture(scope="package")
 def fault_stack(
     models_dir: Path,
-    fault_servers: tuple[PrivateRedis, PrivatePostgres, PrivateS3, dict[str, float]],
+    fault_servers: PrivateServers,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[FaultStack]:
-    redis_server, postgres, s3, timings = fault_servers
+    servers = fault_servers
     data_dir = tmp_path_factory.mktemp("fault-stack")
-    app = ServiceStack("faults", fault_env(models_dir, data_dir, redis_server, postgres, s3), data_dir)
-    stack = FaultStack(redis_server, postgres, s3, app, startup_seconds=dict(timings))
+    env = fault_env(models_dir, data_dir, servers.redis, servers.postgres, servers.s3)
+    app = ReapedServiceStack("faults", env, data_dir, reaper=servers.reaper)
+    stack = FaultStack(servers.redis, servers.postgres, servers.s3, app, startup_seconds=dict(servers.startup_seconds))
     try:
         began = time.monotonic()
         app.start()

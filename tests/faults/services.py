@@ -3,11 +3,14 @@
 Fault tests stop, pause (SIGSTOP) and flush servers, so they never touch the shared ones: each run
 starts its own Redis, PostgreSQL cluster and moto S3 server, on free ports, with their files in
 temporary folders, and kills them at the end. Every server runs in the foreground as a child of
-the test process, in a session of its own, under ``setpriv --pdeathsig KILL``: if the test process
-itself dies (SIGKILL, a timeout), the kernel kills the servers with it, so nothing outlives a run.
+the test process, in a session (process group) of its own.
 
-``--pdeathsig`` fires when the *thread* that started the process exits: start (and restart)
-servers from the test's main thread, never from a worker thread of a test.
+Nothing outlives a run even if the test process itself is killed (SIGKILL, a CI timeout): a
+``Reaper`` process, which the test process tells of every process group and folder it creates,
+kills and removes them when its pipe from the test process closes (at exit, or at death). Redis and
+moto also run under ``setpriv --pdeathsig KILL`` (PostgreSQL's postmaster does not die of it);
+that signal fires when the *thread* that started the process exits, so start (and restart) servers
+from the test's main thread, never from a worker thread of a test.
 """
 
 from __future__ import annotations
@@ -60,6 +63,64 @@ MODEL = "hunyuanvideo-tiny"
 QUEUE = f"videogen.{MODEL}"
 
 
+# Run by the reaper process: read "+ PGID", "- PGID" and "dir PATH" lines until the test process
+# closes the pipe or dies, then kill what is still registered and remove the folders.
+_REAPER_SCRIPT = """
+import os, shutil, signal, sys
+groups, folders = set(), []
+for line in sys.stdin:
+    op, _, arg = line.strip().partition(" ")
+    if op == "+":
+        groups.add(int(arg))
+    elif op == "-":
+        groups.discard(int(arg))
+    elif op == "dir":
+        folders.append(arg)
+for pgid in groups:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except OSError:
+        pass
+for folder in folders:
+    shutil.rmtree(folder, ignore_errors=True)
+"""
+
+
+class Reaper:
+    """A process that kills this run's process groups and removes its folders once the test process
+    is gone, however it went: its stdin is a pipe only the test process holds (subprocesses do not
+    inherit it), so it reads end-of-file when the test process closes it or dies."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _REAPER_SCRIPT], stdin=subprocess.PIPE, start_new_session=True, text=True
+        )
+
+    def _send(self, line: str) -> None:
+        stdin = self.process.stdin
+        if stdin is not None and not stdin.closed:
+            stdin.write(line + "\n")
+            stdin.flush()
+
+    def watch(self, pgid: int) -> None:
+        self._send(f"+ {pgid}")
+
+    def forget(self, pgid: int) -> None:
+        self._send(f"- {pgid}")
+
+    def remove_at_exit(self, folder: Path) -> None:
+        self._send(f"dir {folder}")
+
+    def close(self) -> None:
+        """Kill whatever is still registered, remove the folders, and wait for that."""
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
 class PrivateServer(ABC):
     """One server process of this test run's own, on its own port, with controls for faults:
     ``stop`` (SIGTERM, or any signal: SIGKILL for a crash), ``start`` again on the same port,
@@ -67,7 +128,8 @@ class PrivateServer(ABC):
 
     name = "server"
 
-    def __init__(self, log_dir: Path):
+    def __init__(self, log_dir: Path, reaper: Reaper | None = None):
+        self.reaper = reaper
         self.port = free_port()
         self.log_path = log_dir / f"{self.name}.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -103,6 +165,8 @@ class PrivateServer(ABC):
         self.paused = False
         self.starts += 1
         process = self.process
+        if self.reaper is not None:
+            self.reaper.watch(process.pid)
         deadline = began + timeout
         while True:
             if process.poll() is not None:
@@ -134,6 +198,8 @@ class PrivateServer(ABC):
                 self._signal(signal.SIGKILL)
                 process.wait(timeout=10)
         self._reap_group(process.pid)
+        if self.reaper is not None:
+            self.reaper.forget(process.pid)
         self.process = None
         self.paused = False
 
@@ -250,14 +316,16 @@ class PrivatePostgres(PrivateServer):
     name = "postgres"
     database = "videogen"
 
-    def __init__(self, log_dir: Path):
-        super().__init__(log_dir)
+    def __init__(self, log_dir: Path, reaper: Reaper | None = None):
+        super().__init__(log_dir, reaper)
         # Not under pytest's temporary folders: those are private to root (0700), and the server
         # runs as ``postgres``.
         self.root = Path(tempfile.mkdtemp(prefix="videogen-faults-pg-"))
         self.data_dir = self.root / "data"
         self.socket_dir = self.root / "socket"
         self.socket_dir.mkdir()
+        if reaper is not None:
+            reaper.remove_at_exit(self.root)
         self._as_postgres = ["setpriv", "--reuid", "postgres", "--regid", "postgres", "--init-groups"]
 
     def initdb(self) -> float:
@@ -374,6 +442,29 @@ class Row:
 
 
 @dataclass
+class ReapedServiceStack(ServiceStack):
+    """``ServiceStack`` whose processes (API, workers) are registered with the reaper as they are
+    spawned, restarts by a test included, so that they die with the test process."""
+
+    reaper: Reaper | None = None
+    spawned: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def _spawn(self, role: str, args: list[str]) -> subprocess.Popen[bytes]:
+        process = super()._spawn(role, args)
+        if self.reaper is not None:
+            self.reaper.watch(process.pid)
+            self.spawned.append(process)
+        return process
+
+    def forget_dead(self) -> None:
+        """Unregister the processes that are gone (their ids may be reused)."""
+        for process in [p for p in self.spawned if p.poll() is not None]:
+            assert self.reaper is not None
+            self.reaper.forget(process.pid)
+            self.spawned.remove(process)
+
+
+@dataclass
 class FaultStack:
     """The production configuration (API, GPU worker, webhook worker as separate processes) on
     the private servers. ``restore`` puts everything back after a test: servers resumed or
@@ -382,7 +473,7 @@ class FaultStack:
     redis: PrivateRedis
     postgres: PrivatePostgres
     s3: PrivateS3
-    app: ServiceStack
+    app: ReapedServiceStack
     startup_seconds: dict[str, float] = field(default_factory=dict)
     _engine: sa.Engine | None = None
 
@@ -472,6 +563,7 @@ class FaultStack:
         if self.app.webhook_worker is None or self.app.webhook_worker.poll() is not None:
             self.app.stop_webhook_worker()
             self.app.start_webhook_worker()
+        self.app.forget_dead()
         # Back to normal: the API answers from the database again.
         wait_until(lambda: httpx.get(f"{self.root_url}/readyz", timeout=5).status_code == 200, 60, message="API ready")
 
@@ -479,6 +571,7 @@ class FaultStack:
         try:
             self.app.stop()
         finally:
+            self.app.forget_dead()
             if self._engine is not None:
                 self._engine.dispose()
 
@@ -533,18 +626,31 @@ def fault_env(
     return env
 
 
+@dataclass
+class PrivateServers:
+    redis: PrivateRedis
+    postgres: PrivatePostgres
+    s3: PrivateS3
+    reaper: Reaper
+    startup_seconds: dict[str, float] = field(default_factory=dict)
+
+
 @contextmanager
-def private_servers(log_dir: Path) -> Iterator[tuple[PrivateRedis, PrivatePostgres, PrivateS3, dict[str, float]]]:
+def private_servers(log_dir: Path) -> Iterator[PrivateServers]:
     """Redis, PostgreSQL and S3 of this run's own, all killed (and their files removed) on exit."""
-    redis_server, postgres, s3 = PrivateRedis(log_dir), PrivatePostgres(log_dir), PrivateS3(log_dir)
-    timings: dict[str, float] = {}
+    reaper = Reaper()
+    servers = PrivateServers(
+        PrivateRedis(log_dir, reaper), PrivatePostgres(log_dir, reaper), PrivateS3(log_dir, reaper), reaper
+    )
+    timings = servers.startup_seconds
     try:
-        timings["postgres initdb"] = postgres.initdb()
-        timings["postgres start"] = postgres.start()
-        postgres.create_database()
-        timings["redis start"] = redis_server.start()
-        timings["moto start"] = s3.start()
-        yield redis_server, postgres, s3, timings
+        timings["postgres initdb"] = servers.postgres.initdb()
+        timings["postgres start"] = servers.postgres.start()
+        servers.postgres.create_database()
+        timings["redis start"] = servers.redis.start()
+        timings["moto start"] = servers.s3.start()
+        yield servers
     finally:
-        for server in (s3, redis_server, postgres):
+        for server in (servers.s3, servers.redis, servers.postgres):
             server.close()
+        reaper.close()
