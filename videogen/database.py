@@ -102,6 +102,8 @@ class PoolBounds:
     concurrent_requests: int = 16
     connect_timeout_seconds: float = 5.0
     pool_timeout_seconds: float = 10.0
+    # PostgreSQL cancels a statement that runs (or waits for a lock) longer; None: no limit (migrations).
+    statement_timeout_seconds: float | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PoolBounds:
@@ -109,6 +111,7 @@ class PoolBounds:
             settings.api_max_concurrent_requests,
             settings.database_connect_timeout_seconds,
             settings.database_pool_timeout_seconds,
+            settings.database_statement_timeout_seconds,
         )
 
 
@@ -145,9 +148,16 @@ def make_engine(database_url: str, bounds: PoolBounds | None = None) -> Engine:
     return create_engine(
         url,
         pool_pre_ping=True,
-        connect_args={"connect_timeout": max(1, round(bounds.connect_timeout_seconds))},
+        connect_args=_postgres_connect_args(bounds),
         **pool,
     )
+
+
+def _postgres_connect_args(bounds: PoolBounds) -> dict[str, object]:
+    args: dict[str, object] = {"connect_timeout": max(1, round(bounds.connect_timeout_seconds))}
+    if bounds.statement_timeout_seconds:
+        args["options"] = f"-c statement_timeout={round(bounds.statement_timeout_seconds * 1000)}"
+    return args
 
 
 _bounds = PoolBounds()

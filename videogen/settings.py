@@ -199,6 +199,11 @@ class Settings(BaseSettings):
     database_connect_timeout_seconds: float = Field(
         5.0, gt=0, description="Connect timeout to the database (PostgreSQL)."
     )
+    database_statement_timeout_seconds: float | None = Field(
+        60.0,
+        description="PostgreSQL cancels a statement of the service's that runs, or waits for a lock, longer than "
+        "this (a 503 in the API, a retry in workers); migrations have no limit. None or 0: no limit.",
+    )
     database_pool_timeout_seconds: float = Field(
         10.0, gt=0, description="Longest a request waits for a pooled database connection before a 503."
     )
