@@ -1,9 +1,10 @@
-"""``OPTIONS`` on any path: 204 with an ``Allow`` header listing the methods that path answers.
+"""``OPTIONS`` on any path: 204 with an ``Allow`` header listing the methods that path answers;
+and the same ``Allow`` header on a 405.
 
 Routing alone answers OPTIONS with a 405, which tells a client (or a CORS preflight, or a probe
-of what a URL supports) nothing. The answer is computed from the application's own routes, so it
-cannot drift from them; it needs no API key, as preflights carry none. An unknown path is a 404
-like any other method's.
+of what a URL supports) nothing, and leaves the ``Allow`` header HTTP asks for off its 405s. The
+answer is computed from the application's own routes, so it cannot drift from them; it needs no
+API key, as preflights carry none. An unknown path is a 404 like any other method's.
 """
 
 from __future__ import annotations
@@ -27,14 +28,22 @@ def allowed_methods(routes: list[BaseRoute], scope: Scope) -> set[str]:
 
 
 def install_options(app: FastAPI) -> None:
-    """Answer OPTIONS on every path; call after the routers are included. It is the last route,
-    so a route that declares OPTIONS itself would still win."""
+    """Answer OPTIONS on every path; call after the routers are included.
 
-    async def options(request: Request) -> Response:
+    The answer is the last route and matches every method, so that it also decides what a method
+    a path does not answer gets: a 405 with the ``Allow`` header (which routing alone leaves
+    out), or a 404 where no route has the path at all. A route that declares OPTIONS itself, or
+    answers the method, comes first and wins.
+    """
+
+    async def options_or_not_allowed(request: Request) -> Response:
         methods = allowed_methods([r for r in app.router.routes if r is not catch_all], request.scope)
         if not methods:
             raise HTTPException(404)
-        return Response(status_code=204, headers={"Allow": ", ".join(sorted(methods | {"OPTIONS"}))})
+        allow = ", ".join(sorted(methods | {"OPTIONS"}))
+        if request.method != "OPTIONS":
+            raise HTTPException(405, headers={"Allow": allow})
+        return Response(status_code=204, headers={"Allow": allow})
 
-    catch_all = Route("/{path:path}", options, methods=["OPTIONS"], include_in_schema=False)
+    catch_all = Route("/{path:path}", options_or_not_allowed, methods=[*_METHODS, "OPTIONS"], include_in_schema=False)
     app.router.routes.append(catch_all)

@@ -51,7 +51,9 @@ def test_a_body_beyond_its_routes_limit_is_refused_with_413_whether_declared_or_
     headers = {"Content-Type": "application/json"}
     if needs_key:
         headers["Authorization"] = f"Bearer {embedded_key}"
-    with httpx.Client(base_url=embedded_stack.base_url, headers=headers, timeout=30) as http:
+    # From a loopback address of this test's own: the chunked application counts against its address.
+    transport = httpx.HTTPTransport(local_address="127.0.0.9")
+    with httpx.Client(base_url=embedded_stack.base_url, headers=headers, timeout=30, transport=transport) as http:
         declared = http.request(method, path, content=b" " * (DEFAULT_BODY_LIMIT + 1))
         assert_error(declared, 413, "invalid_request_error", "request_too_large")
         chunked = http.request(method, path, content=_chunks(4 * 1024 * 1024))
@@ -84,7 +86,10 @@ def test_an_address_over_its_access_request_limit_is_refused_before_its_body_is_
 
 
 def test_an_error_answer_keeps_the_connection_open_for_the_next_request(embedded_stack: ServiceStack) -> None:
-    connection = http.client.HTTPConnection("127.0.0.1", embedded_stack.port, timeout=30)
+    # From an address of its own: the malformed application counts against it (see above).
+    connection = http.client.HTTPConnection(
+        "127.0.0.1", embedded_stack.port, timeout=30, source_address=("127.0.0.8", 0)
+    )
     try:
         for method, path, body in [("GET", "/v1/videos", None), ("POST", "/v1/access_requests", b"{")]:
             connection.request(method, path, body=body, headers={"Content-Type": "application/json"})

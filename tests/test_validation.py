@@ -103,7 +103,9 @@ def test_unknown_video_and_route_and_method(http: httpx.Client) -> None:
         == "video_id"
     )
     assert_error(http.get("/nothing-here"), 404, "invalid_request_error", "unknown_url")
-    assert_error(http.put("/videos"), 405, "invalid_request_error", "method_not_allowed")
+    not_allowed = http.put("/videos")
+    assert_error(not_allowed, 405, "invalid_request_error", "method_not_allowed")
+    assert not_allowed.headers["Allow"] == "GET, OPTIONS, POST"
     assert_error(http.get("/videos/video_x/content", params={"variant": "gif"}), 400, "invalid_request_error")
 
 
