@@ -30,25 +30,21 @@ import httpx
 import openai
 import pytest
 import redis
-import sqlalchemy as sa
-from cryptography.fernet import Fernet
 
 from tests.helpers import (
-    ADMIN_TOKEN,
     BROKEN_MODEL,
     IMAGE_TO_VIDEO_TWINS,
     INPUT_IMAGE_MAX_BYTES,
     MISFIT_MODEL,
     SERVED_TINY_TWINS,
     WEBHOOK_DISABLE_AFTER_SECONDS,
+    production_env,
+    scratch_database,
+    service_env,
 )
 from tests.stack import ServiceStack, free_port, make_broken_model, wait_until
-from tests.webhook_receiver import HOST as RECEIVER_HOST
 from tests.webhook_receiver import WebhookReceiver
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "VIDEOGEN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 REDIS_SERVER_URL = os.environ.get("VIDEOGEN_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 # The key a run sets in the Redis database it claims; it expires in case the run dies unannounced.
 REDIS_CLAIM_KEY = "videogen-test-run-claim"
@@ -66,8 +62,6 @@ sizes = ["136x136"]
 default_size = "136x136"
 """
 
-# Days of webhook retries, compressed into seconds.
-WEBHOOK_RETRY_SCHEDULE = [0.5, 0.5, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
 # Tiers for the test run: generous ones for tests about other things, tight ones to hit limits.
 TIERS_TOML = (
     "\n".join(
@@ -124,35 +118,18 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _base_env(models_dir: Path, data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOGEN_")}
-    env.update(
-        VIDEOGEN_DATA_DIR=str(data_dir),
-        VIDEOGEN_MODELS_DIR=str(models_dir),
-        VIDEOGEN_MODELS_FILE=str(models_dir / "models.toml"),
+    return service_env(
+        models_dir,
+        data_dir,
         VIDEOGEN_MODELS=json.dumps([*SERVED_TINY_TWINS, BROKEN_MODEL, MISFIT_MODEL]),
         VIDEOGEN_DEFAULT_IMAGE_MODEL=IMAGE_TO_VIDEO_TWINS[0],
         VIDEOGEN_WORKER_LOADED_MODELS=str(len(SERVED_TINY_TWINS) + 1),
         VIDEOGEN_INPUT_IMAGE_MAX_BYTES=str(INPUT_IMAGE_MAX_BYTES),
-        VIDEOGEN_DEVICE="cpu",
-        VIDEOGEN_TIERS_FILE=str(models_dir / "tiers.toml"),
-        VIDEOGEN_DEFAULT_TIER="enterprise",
-        VIDEOGEN_ADMIN_TOKEN=ADMIN_TOKEN,
         VIDEOGEN_ACCESS_REQUESTS_PER_HOUR="5",
-        VIDEOGEN_HEARTBEAT_INTERVAL_SECONDS="0.2",
-        VIDEOGEN_RECONCILE_INTERVAL_SECONDS="1",
         VIDEOGEN_REDISPATCH_AFTER_SECONDS="5",
         VIDEOGEN_STALE_AFTER_SECONDS="5",
-        VIDEOGEN_LOG_LEVEL="INFO",
-        # Webhooks reach the test receiver on 127.0.0.2 over http; 127.0.0.1 stays forbidden.
-        VIDEOGEN_WEBHOOK_ALLOW_HTTP="true",
-        VIDEOGEN_WEBHOOK_ALLOWED_HOSTS=f'["{RECEIVER_HOST}"]',
-        VIDEOGEN_WEBHOOK_CONNECT_TIMEOUT_SECONDS="1",
-        VIDEOGEN_WEBHOOK_TIMEOUT_SECONDS="2",
-        VIDEOGEN_WEBHOOK_RETRY_SCHEDULE=json.dumps(WEBHOOK_RETRY_SCHEDULE),
         VIDEOGEN_WEBHOOK_DISABLE_AFTER_SECONDS=str(WEBHOOK_DISABLE_AFTER_SECONDS),
-        PYTHONUNBUFFERED="1",
     )
-    return env
 
 
 @pytest.fixture(scope="session")
@@ -168,20 +145,13 @@ def embedded_stack(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this session, dropped afterwards."""
-    name = f"videogen_test_{secrets.token_hex(4)}"
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    try:
-        yield url
-    finally:
-        from videogen.database import get_engine
+    with scratch_database("videogen_test") as url:
+        try:
+            yield url
+        finally:
+            from videogen.database import get_engine
 
-        get_engine.cache_clear()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+            get_engine.cache_clear()
 
 
 # Deletes the claim only if it is still ours (a claim that expired may have been taken since).
@@ -279,18 +249,7 @@ def production_stack(
 ) -> Iterator[ServiceStack]:
     data_dir = tmp_path_factory.mktemp("production")
     env = _base_env(models_dir, data_dir)
-    env.update(
-        VIDEOGEN_DATABASE_URL=postgres_url,
-        VIDEOGEN_BROKER_URL=redis_url,
-        VIDEOGEN_STORAGE_BACKEND="s3",
-        VIDEOGEN_S3_ENDPOINT_URL=s3_server,
-        VIDEOGEN_S3_BUCKET=f"videogen-test-{secrets.token_hex(4)}",
-        VIDEOGEN_S3_ACCESS_KEY_ID="test",
-        VIDEOGEN_S3_SECRET_ACCESS_KEY="test",
-        VIDEOGEN_S3_CREATE_BUCKET="true",
-        VIDEOGEN_WORKER_METRICS_PORT=str(free_port()),
-        VIDEOGEN_SECRET_KEY=Fernet.generate_key().decode(),
-    )
+    env.update(production_env(postgres_url, redis_url, s3_server, f"videogen-test-{secrets.token_hex(4)}"))
     stack = ServiceStack("production", env, data_dir)
     try:
         yield stack.start()

@@ -8,16 +8,23 @@ can never disagree about them.
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
+import sqlalchemy as sa
+from cryptography.fernet import Fernet
 from PIL import Image
 
 from model.generation import GenerationRequest
-from tests.stack import ServiceStack, wait_until
+from tests.stack import ServiceStack, free_port, wait_until
+from tests.webhook_receiver import HOST as RECEIVER_HOST
 
 # --- the operator's configuration for the test run (conftest hands it to the service) -----------
 
@@ -35,6 +42,81 @@ SERVED_TINY_TWINS = [*TEXT_TO_VIDEO_TWINS, *IMAGE_TO_VIDEO_TWINS]
 INPUT_IMAGE_MAX_BYTES = 512 * 1024
 # A webhook endpoint failing for this long is disabled (days in production, seconds here).
 WEBHOOK_DISABLE_AFTER_SECONDS = 6
+
+# Days of webhook retries, compressed into seconds, and the delivery timeouts (which fix a claim's lease).
+WEBHOOK_RETRY_SCHEDULE = [0.5, 0.5, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = 1.0
+WEBHOOK_TIMEOUT_SECONDS = 2.0
+
+
+def service_env(models_dir: Path, data_dir: Path, **settings: str) -> dict[str, str]:
+    """The environment of a test service's processes: this process's own without any ``VIDEOGEN_*``
+    (a developer's settings must not leak into a test stack), what every test stack shares, then
+    ``settings`` (``VIDEOGEN_`` names)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOGEN_")}
+    env.update(
+        VIDEOGEN_DATA_DIR=str(data_dir),
+        VIDEOGEN_MODELS_DIR=str(models_dir),
+        VIDEOGEN_MODELS_FILE=str(models_dir / "models.toml"),
+        VIDEOGEN_DEVICE="cpu",
+        VIDEOGEN_TIERS_FILE=str(models_dir / "tiers.toml"),
+        VIDEOGEN_DEFAULT_TIER="enterprise",
+        VIDEOGEN_ADMIN_TOKEN=ADMIN_TOKEN,
+        VIDEOGEN_HEARTBEAT_INTERVAL_SECONDS="0.2",
+        VIDEOGEN_RECONCILE_INTERVAL_SECONDS="1",
+        VIDEOGEN_LOG_LEVEL="INFO",
+        # Webhooks reach the test receiver on 127.0.0.2 over http; 127.0.0.1 stays forbidden.
+        VIDEOGEN_WEBHOOK_ALLOW_HTTP="true",
+        VIDEOGEN_WEBHOOK_ALLOWED_HOSTS=json.dumps([RECEIVER_HOST]),
+        VIDEOGEN_WEBHOOK_CONNECT_TIMEOUT_SECONDS=str(WEBHOOK_CONNECT_TIMEOUT_SECONDS),
+        VIDEOGEN_WEBHOOK_TIMEOUT_SECONDS=str(WEBHOOK_TIMEOUT_SECONDS),
+        VIDEOGEN_WEBHOOK_RETRY_SCHEDULE=json.dumps(WEBHOOK_RETRY_SCHEDULE),
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(settings)
+    return env
+
+
+def production_env(database_url: str, broker_url: str, s3_endpoint_url: str, bucket: str) -> dict[str, str]:
+    """The production configuration's settings: PostgreSQL, Redis, S3 over HTTP, a secret key and
+    worker metrics, as an operator sets them."""
+    return dict(
+        VIDEOGEN_DATABASE_URL=database_url,
+        VIDEOGEN_BROKER_URL=broker_url,
+        VIDEOGEN_STORAGE_BACKEND="s3",
+        VIDEOGEN_S3_ENDPOINT_URL=s3_endpoint_url,
+        VIDEOGEN_S3_BUCKET=bucket,
+        VIDEOGEN_S3_ACCESS_KEY_ID="test",
+        VIDEOGEN_S3_SECRET_ACCESS_KEY="test",
+        VIDEOGEN_S3_CREATE_BUCKET="true",
+        VIDEOGEN_WORKER_METRICS_PORT=str(free_port()),
+        VIDEOGEN_SECRET_KEY=Fernet.generate_key().decode(),
+    )
+
+
+# The PostgreSQL server the tests make their databases on: a URL allowed to create databases.
+POSTGRES_ADMIN_URL = os.environ.get(
+    "VIDEOGEN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@contextmanager
+def scratch_database(prefix: str) -> Iterator[str]:
+    """A PostgreSQL database of its own (``prefix`` and a random suffix) on the test server, for a
+    run or a module; dropped afterwards, connections still open or not. Yields its URL."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
 
 # --- deadlines ----------------------------------------------------------------------------------
 

@@ -11,7 +11,6 @@ short settings, and a test waits on conditions, not for fixed times.
 
 from __future__ import annotations
 
-import os
 import secrets
 import signal
 import socket
@@ -36,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from model import ModelRegistry
 from tests.domain.factories import TINY, make_org, make_video
+from tests.helpers import scratch_database
 from tests.stack import free_port, wait_until
 from videogen.database import get_engine
 from videogen.settings import Settings
@@ -48,9 +48,6 @@ from worker.failures import STORAGE_MESSAGE
 from worker.pipelines import PipelineCache
 from worker.runner import JobRunner, run_message
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "VIDEOGEN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 FINISH_RETRY_SECONDS = 20.0  # the window a test restores a dependency within (it waits on conditions)
 DEADLINE = 60.0
 
@@ -155,20 +152,11 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def database() -> Iterator[str]:
     """A database of this module's own on the shared server: the URL the test reads it through."""
-    name = f"videogen_worker_faults_{secrets.token_hex(4)}"
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name)
-    engine = sa.create_engine(url)
-    metadata.create_all(engine)
-    engine.dispose()
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database("videogen_worker_faults") as url:
+        engine = sa.create_engine(url)
+        metadata.create_all(engine)
+        engine.dispose()
+        yield url
 
 
 @pytest.fixture(scope="module")

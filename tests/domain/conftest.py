@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,14 +31,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tests.helpers import scratch_database
 from videogen import broker
 from videogen.database import get_engine, make_engine
 from videogen.settings import Settings
 from videogen.tables import metadata
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "VIDEOGEN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 BACKENDS = ["sqlite", "postgresql"]
 
 
@@ -64,25 +60,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
             _forget_engine(url)
         return
 
-    name = f"videogen_domain_{secrets.token_hex(4)}"
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        pytest.fail(f"the domain tests need PostgreSQL at {POSTGRES_ADMIN_URL} (VIDEOGEN_TEST_POSTGRES_URL): {exc}")
-    url = sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_database("videogen_domain") as url:
         engine = make_engine(url)
         metadata.create_all(engine)
         engine.dispose()
-        yield url
-    finally:
-        _forget_engine(url)
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        try:
+            yield url
+        finally:
+            _forget_engine(url)
 
 
 @pytest.fixture(scope="session")

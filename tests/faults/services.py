@@ -34,27 +34,27 @@ from typing import Any
 import httpx
 import redis
 import sqlalchemy as sa
-from cryptography.fernet import Fernet
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from tests.helpers import ADMIN_TOKEN, QUICK, finished, wait_for
+from tests.helpers import (
+    ADMIN_TOKEN,
+    QUICK,
+    finished,
+    production_env,
+    service_env,
+    wait_for,
+)
 from tests.stack import ServiceStack, free_port, wait_until
-from tests.webhook_receiver import HOST as RECEIVER_HOST
 
 POSTGRES_BIN = Path(os.environ.get("VIDEOGEN_TEST_POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
 # The kernel kills a private server when the test process dies (see the module docstring).
 _DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "KILL"] if shutil.which("setpriv") else []
 
-# Days of webhook retries, compressed into seconds (as in the main test stack).
-WEBHOOK_RETRY_SCHEDULE = [0.5, 0.5, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
 # Long enough that waiting for it is a failure: a test that recovers within seconds proves that
 # recovery did not come from the periodic re-send of old messages.
 REDISPATCH_AFTER_SECONDS = 600
 STALE_AFTER_SECONDS = 10
-# The test settings of the webhook sender, which fix its claim's lease (videogen.webhooks.sender).
-WEBHOOK_CONNECT_TIMEOUT_SECONDS = 1.0
-WEBHOOK_TIMEOUT_SECONDS = 2.0
 S3_BUCKET = "videogen-faults"
 S3_CONNECT_TIMEOUT_SECONDS = 1.0
 S3_READ_TIMEOUT_SECONDS = 2.0
@@ -581,48 +581,24 @@ def fault_env(
 ) -> dict[str, str]:
     """The production configuration on the private servers, with the recovery knobs the fault tests
     rely on (see the constants above)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOGEN_")}
-    env.update(
-        VIDEOGEN_DATA_DIR=str(data_dir),
-        VIDEOGEN_MODELS_DIR=str(models_dir),
-        VIDEOGEN_MODELS_FILE=str(models_dir / "models.toml"),
+    env = service_env(
+        models_dir,
+        data_dir,
         VIDEOGEN_MODELS=json.dumps([MODEL, "hunyuanvideo-i2v-tiny"]),
         VIDEOGEN_DEFAULT_MODEL=MODEL,
         VIDEOGEN_DEFAULT_IMAGE_MODEL="hunyuanvideo-i2v-tiny",
         VIDEOGEN_WORKER_LOADED_MODELS="1",
-        VIDEOGEN_DEVICE="cpu",
-        VIDEOGEN_TIERS_FILE=str(models_dir / "tiers.toml"),
-        VIDEOGEN_DEFAULT_TIER="enterprise",
-        VIDEOGEN_ADMIN_TOKEN=ADMIN_TOKEN,
         # The body-limit tests post to /v1/access_requests many times from one IP.
         VIDEOGEN_ACCESS_REQUESTS_PER_HOUR="100000",
-        VIDEOGEN_HEARTBEAT_INTERVAL_SECONDS="0.2",
-        VIDEOGEN_RECONCILE_INTERVAL_SECONDS="1",
         VIDEOGEN_REDISPATCH_AFTER_SECONDS=str(REDISPATCH_AFTER_SECONDS),
         VIDEOGEN_STALE_AFTER_SECONDS=str(STALE_AFTER_SECONDS),
-        VIDEOGEN_LOG_LEVEL="INFO",
-        VIDEOGEN_WEBHOOK_ALLOW_HTTP="true",
-        VIDEOGEN_WEBHOOK_ALLOWED_HOSTS=json.dumps([RECEIVER_HOST]),
-        VIDEOGEN_WEBHOOK_CONNECT_TIMEOUT_SECONDS=str(WEBHOOK_CONNECT_TIMEOUT_SECONDS),
-        VIDEOGEN_WEBHOOK_TIMEOUT_SECONDS=str(WEBHOOK_TIMEOUT_SECONDS),
-        VIDEOGEN_WEBHOOK_RETRY_SCHEDULE=json.dumps(WEBHOOK_RETRY_SCHEDULE),
-        VIDEOGEN_DATABASE_URL=postgres.url(),
-        VIDEOGEN_BROKER_URL=redis_server.url,
-        VIDEOGEN_STORAGE_BACKEND="s3",
-        VIDEOGEN_S3_ENDPOINT_URL=s3.url,
-        VIDEOGEN_S3_BUCKET=S3_BUCKET,
-        VIDEOGEN_S3_ACCESS_KEY_ID="test",
-        VIDEOGEN_S3_SECRET_ACCESS_KEY="test",
-        VIDEOGEN_S3_CREATE_BUCKET="true",
         # A hung store fails a call within about attempts x (read timeout + 1) seconds: keep that
         # short here (the defaults allow about 90 s) so that tests can bound what clients wait.
         VIDEOGEN_S3_CONNECT_TIMEOUT_SECONDS=str(S3_CONNECT_TIMEOUT_SECONDS),
         VIDEOGEN_S3_READ_TIMEOUT_SECONDS=str(S3_READ_TIMEOUT_SECONDS),
         VIDEOGEN_S3_MAX_ATTEMPTS=str(S3_MAX_ATTEMPTS),
-        VIDEOGEN_WORKER_METRICS_PORT=str(free_port()),
-        VIDEOGEN_SECRET_KEY=Fernet.generate_key().decode(),
-        PYTHONUNBUFFERED="1",
     )
+    env.update(production_env(postgres.url(), redis_server.url, s3.url, S3_BUCKET))
     return env
 
 

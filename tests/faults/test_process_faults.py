@@ -11,13 +11,8 @@ import time
 import httpx
 
 from tests.faults.helpers import RECOVERY_DEADLINE, LivenessWatch, completed, wait_rows
-from tests.faults.services import (
-    STALE_AFTER_SECONDS,
-    WEBHOOK_CONNECT_TIMEOUT_SECONDS,
-    WEBHOOK_TIMEOUT_SECONDS,
-    FaultStack,
-)
-from tests.helpers import QUICK, wait_for
+from tests.faults.services import STALE_AFTER_SECONDS, FaultStack
+from tests.helpers import QUICK, WEBHOOK_CONNECT_TIMEOUT_SECONDS, WEBHOOK_TIMEOUT_SECONDS, wait_for
 from tests.webhook_receiver import Script, WebhookReceiver
 from videogen.settings import Settings
 from videogen.webhooks.sender import lease_duration
