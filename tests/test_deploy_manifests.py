@@ -45,7 +45,7 @@ def test_dashboard_queries_metrics_that_exist() -> None:
     dashboard = json.loads((DEPLOY / "grafana" / "videogen-dashboard.json").read_text())
     exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
     names = {m for e in exprs for m in re.findall(r"\b(videogen_[a-z_]+)", e)}
-    source = "".join(p.read_text() for d in ("api", "worker") for p in (REPO / d).rglob("*.py"))
+    source = "".join(p.read_text() for d in ("api", "worker", "videogen") for p in (REPO / d).rglob("*.py"))
     for name in names:
         base = re.sub(r"_(bucket|total|count|sum)$", "", name)
         assert f'"{base}' in source, f"dashboard uses {name}, which no code exports"
