@@ -10,11 +10,12 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
-from tests.helpers import QUICK, assert_error, keyed_client
+from tests.helpers import QUICK, assert_error, cancel_all, keyed_client
 from tests.stack import ServiceStack
 from tests.webhook_receiver import Script, WebhookReceiver
 
@@ -157,3 +158,24 @@ def test_the_api_logs_at_info_by_default(embedded_stack: ServiceStack) -> None:
     VIDEOGEN_LOG_LEVEL at its default, not only uvicorn's."""
     log = (embedded_stack.log_dir / f"{embedded_stack.name}-api.log").read_text(errors="replace")
     assert " INFO api.app: serving " in log
+
+
+def test_64_concurrent_requests_on_sqlite_are_all_answered(embedded_stack: ServiceStack, embedded_key: str) -> None:
+    """The embedded configuration once locked up at 64 concurrent requests (its pool was smaller
+    than the thread pool); now each waits its turn for a request slot and all are answered."""
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    headers = {"Authorization": f"Bearer {embedded_key}"}
+    with httpx.Client(base_url=embedded_stack.base_url, headers=headers, timeout=60, limits=limits) as http:
+
+        def request(i: int) -> httpx.Response:
+            if i % 8 == 0:
+                return http.post("/videos", json={**QUICK, "prompt": f"concurrent {i}"})
+            return http.get("/videos", params={"limit": 5})
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=64) as pool:
+            answers = list(pool.map(request, range(64)))
+        elapsed = time.monotonic() - started
+        cancel_all(http, [a.json()["id"] for a in answers if a.request.method == "POST" and a.status_code == 200])
+    assert [a.status_code for a in answers] == [200] * 64
+    assert elapsed < 45, f"64 requests took {elapsed:.1f} s"
