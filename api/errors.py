@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -14,8 +13,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from videogen.errors import InvalidRequestError, RequestTooLargeError, ServiceUnavailableError, VideogenError
 from videogen.outages import outage_of
-
-log = logging.getLogger(__name__)
 
 _STATUS_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
 _VALIDATION_CODES = {

@@ -24,7 +24,6 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -53,12 +52,16 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def _too_large(limit: int) -> str:
+    return f"The request body is larger than {limit // 1024} KiB."
+
+
 class BodyTooLarge(HTTPException):
     """Raised from ``receive`` when a body passes its limit mid-stream. An ``HTTPException``
     because FastAPI re-raises those from its body reader (anything else it turns into a 400)."""
 
     def __init__(self, limit: int):
-        super().__init__(413, f"The request body is larger than {limit // 1024} KiB.")
+        super().__init__(413, _too_large(limit))
         self.limit = limit
 
 
@@ -76,7 +79,7 @@ class BodyLimit:
         limit = self.limit_for(scope)
         declared = _header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await send_error(send, RequestTooLargeError(f"The request body is larger than {limit // 1024} KiB."))
+            await send_error(send, RequestTooLargeError(_too_large(limit)))
             return
         received = 0
 
@@ -180,15 +183,9 @@ class LastResort:
 
 
 def body_limit_for(default: int, larger: dict[tuple[str, str], int]) -> Callable[[Scope], int]:
-    """``larger`` maps (method, path pattern) to a limit; a pattern's ``*`` matches one path segment."""
-    patterns = [(method, path.strip("/").split("/"), limit) for (method, path), limit in larger.items()]
+    """The body limit of a request: ``larger[(method, path)]`` where a route allows more, else ``default``."""
 
     def limit_for(scope: Scope) -> int:
-        segments: list[Any] = scope["path"].strip("/").split("/")
-        for method, pattern, limit in patterns:
-            if scope.get("method") == method and len(pattern) == len(segments):
-                if all(p == "*" or p == s for p, s in zip(pattern, segments, strict=True)):
-                    return limit
-        return default
+        return larger.get((scope.get("method", ""), scope["path"]), default)
 
     return limit_for

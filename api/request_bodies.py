@@ -3,8 +3,8 @@
 The SDK sends a create as multipart whenever it carries a file, and encodes nested objects as
 bracketed fields (``metadata[key]=value``, ``input_reference[image_url]=...``); the image itself is
 the file part ``input_reference``. Both forms become one dict for the pydantic model, plus the
-uploaded image's bytes. Bodies are read up to a limit and refused past it, whether or not the
-client declared a length.
+uploaded image's bytes. However it is read, a body is bounded as it arrives (``api.limits``:
+413 past the create's limit, declared or not).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import Request
 from starlette.datastructures import UploadFile
 
-from videogen.errors import InvalidRequestError, RequestTooLargeError, UnsupportedMediaTypeError
+from videogen.errors import InvalidRequestError, UnsupportedMediaTypeError
 
 _NESTED_FIELD = re.compile(r"(metadata|input_reference)\[(.+)\]")
 
@@ -28,30 +28,12 @@ class CreateBody:
     upload: bytes | None  # the ``input_reference`` file part, if any
 
 
-async def read_limited(request: Request, limit: int) -> bytes:
-    """The whole body, or 413 as soon as it passes ``limit`` bytes (declared or received)."""
-    too_large = RequestTooLargeError(f"The request body is larger than {limit // 1024} KiB.")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large
-    received = bytearray()
-    async for chunk in request.stream():
-        received += chunk
-        if len(received) > limit:
-            raise too_large
-    body = bytes(received)
-    # Starlette's own cache of the body: form parsing below reads it from here.
-    request._body = body
-    return body
-
-
-async def read_create_body(request: Request, limit: int) -> CreateBody:
+async def read_create_body(request: Request) -> CreateBody:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        await read_limited(request, limit)
         return await _form_body(request)
     if content_type in ("application/json", ""):
-        raw = await read_limited(request, limit)
+        raw = await request.body()
         try:
             data = json.loads(raw)
         except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than Python's stack

@@ -12,14 +12,13 @@ reconciler sends them a little later.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from functools import lru_cache
 
 from celery import Celery
 from kombu.exceptions import ChannelError
 
 from videogen import embedded_broker
+from videogen.outages import OutageWindow
 from videogen.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -84,33 +83,16 @@ def celery_for(settings: Settings) -> Celery:
     return _celery_for(settings.broker_url, settings.model_dump_json())
 
 
-class _Outage:
-    """When the broker last failed this process: for ``dependency_retry_seconds`` after a failure,
-    sends are skipped at once (the reconciler sends them once the broker is back), so a broker
-    outage costs one bounded wait, not one per request."""
-
-    def __init__(self) -> None:
-        self.until = 0.0
-        self.lock = threading.Lock()
-
-    def active(self) -> bool:
-        return time.monotonic() < self.until
-
-    def begin(self, seconds: float) -> bool:
-        """Note a failure; True if it starts an outage (so it is logged once, not per send)."""
-        with self.lock:
-            first = not self.active()
-            self.until = time.monotonic() + seconds
-            return first
+# For each broker, when it last failed: sends are skipped at once for ``dependency_retry_seconds``
+# after a failure (the reconciler sends them once the broker is back), so an outage costs one bounded
+# wait, not one per request.
+_outages: dict[str, OutageWindow] = {}
 
 
-_outages: dict[str, _Outage] = {}
-
-
-def _outage_of(settings: Settings) -> _Outage:
+def _outage_of(settings: Settings) -> OutageWindow:
     """The outage record of this broker (the folder, for the embedded broker: every test run has its own)."""
     key = f"{settings.broker_url}|{settings.broker_dir}" if settings.is_embedded_broker else settings.broker_url
-    return _outages.setdefault(key, _Outage())
+    return _outages.setdefault(key, OutageWindow())
 
 
 def send(settings: Settings, task: str, subject: str, queue: str, countdown: float = 0.0) -> bool:

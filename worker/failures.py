@@ -16,10 +16,11 @@ the worker never shows ``str(exc)`` as is:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from videogen.outages import causes
 from videogen.settings import Settings
 from videogen.storage import StorageUnavailableError
 
@@ -70,7 +71,7 @@ def describe_failure(exc: BaseException, private: Iterable[str] = ()) -> JobFail
         return JobFailure("model_unavailable", str(exc))
     if type(exc).__name__ == "OutOfMemoryError":
         return JobFailure("out_of_memory", OUT_OF_MEMORY_MESSAGE)
-    chain = list(_causes(exc))
+    chain = list(causes(exc))
     if any(isinstance(e, StorageUnavailableError) or _raised_by(e, _STORAGE_MODULES) for e in chain):
         return JobFailure(StorageUnavailableError.code, STORAGE_MESSAGE)
     if any(_raised_by(e, _DATABASE_MODULES) for e in chain):
@@ -106,15 +107,6 @@ def private_words(settings: Settings) -> list[str]:
         if folder is not None:
             words.append(str(folder.resolve()))
     return [w for w in words if w]
-
-
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
 
 
 def _raised_by(exc: BaseException, modules: tuple[str, ...]) -> bool:

@@ -13,7 +13,6 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.deps import RateLimiterDep, SessionDep, SettingsDep, client_ip
 from api.parameters import storable_parameters
-from api.request_bodies import read_limited
 from api.schemas import AccessRequestCreate, AccessRequestObject, ErrorResponse
 from api.serializers import access_request_object
 from videogen.accounts import access_requests
@@ -41,7 +40,7 @@ async def apply_for_access(
     ip: Annotated[str, Depends(client_ip)],
 ) -> AccessRequestObject:
     await run_in_threadpool(access_requests.admit_applicant, limiter, ip, settings.access_requests_per_hour)
-    body = AccessRequestCreate.model_validate_json(await read_limited(request, settings.api_max_body_bytes))
+    body = AccessRequestCreate.model_validate_json(await request.body())  # bounded by api.limits
 
     def submit() -> AccessRequestObject:
         application = access_requests.submit(

@@ -63,8 +63,7 @@ MAX_TEXT_BODY_BYTES = 256 * 1024
 
 
 def create_body_limit(settings: Settings) -> int:
-    """The largest create body: text fields plus one image in base64 (``api.limits`` enforces it
-    for every route; the create's reader checks it again as it parses)."""
+    """The largest create body: text fields plus one image in base64 (``api.limits`` enforces it)."""
     return MAX_TEXT_BODY_BYTES + settings.input_image_max_bytes * 4 // 3
 
 
@@ -127,7 +126,7 @@ async def create_video(
     api_key: ApiKeyDep,
     idempotency_key: IdempotencyKey = None,
 ) -> VideoObject:
-    raw = await read_create_body(request, create_body_limit(submitter.settings))
+    raw = await read_create_body(request)
     video_request = _video_request(VideoCreateRequest.model_validate(raw.fields), raw.upload)
 
     def submit() -> VideoObject:

@@ -31,13 +31,9 @@ def submit(
     contact_email: str,
     use_case: str,
     client_ip: str | None,
-    limiter: RateLimiter | None = None,
-    per_hour: int = 0,
 ) -> AccessRequest:
-    """Record an application. Anyone may apply without a key, so with a ``limiter`` each client
-    address gets ``per_hour`` applications an hour (the operator's own tools pass none)."""
-    if limiter is not None and client_ip is not None:
-        admit_applicant(limiter, client_ip, per_hour)
+    """Record an application. Anyone may apply without a key: the API counts the address with
+    ``admit_applicant`` first (before it even reads the application)."""
     request = AccessRequest(
         id=new_id("areq"),
         company=company.strip(),

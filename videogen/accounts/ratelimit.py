@@ -8,7 +8,6 @@ When Redis is unreachable, ``RATE_LIMIT_ON_OUTAGE`` says what happens instead (s
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,6 +19,7 @@ from limits.strategies import MovingWindowRateLimiter
 from prometheus_client import Counter
 
 from videogen.errors import ServiceUnavailableError
+from videogen.outages import OutageWindow
 from videogen.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,8 +76,7 @@ class RateLimiter:
         self._local = MovingWindowRateLimiter(MemoryStorage())
         self.on_outage = on_outage
         self.retry_seconds = retry_seconds
-        self._down_until = 0.0
-        self._lock = threading.Lock()
+        self._outage = OutageWindow()
 
     def _count(
         self, limiter: MovingWindowRateLimiter, item: RateLimitItemPerMinute | RateLimitItemPerHour, *ids: str
@@ -92,16 +91,13 @@ class RateLimiter:
         )
 
     def _hit(self, item: RateLimitItemPerMinute | RateLimitItemPerHour, *identifiers: str) -> RateLimitResult:
-        if not self._shared or time.monotonic() >= self._down_until:
+        if not self._outage.active():
             try:
                 return self._count(self._limiter, item, *identifiers)
             except Exception as exc:  # noqa: BLE001 - any failure of the store is an outage of it
                 if not self._shared:
                     raise
-                with self._lock:
-                    first = time.monotonic() >= self._down_until
-                    self._down_until = time.monotonic() + self.retry_seconds
-                if first:
+                if self._outage.begin(self.retry_seconds):
                     log.warning(
                         "rate-limit store unreachable (%s); limits fall back to '%s' for %g s",
                         type(exc).__name__,
