@@ -16,6 +16,8 @@ import time
 from collections.abc import Iterator
 from enum import StrEnum
 
+from videogen.storage import is_transient_s3_error
+
 
 class Dependency(StrEnum):
     DATABASE = "database"
@@ -49,21 +51,9 @@ def _broker(exc: BaseException) -> bool:
 
 
 def _storage(exc: BaseException) -> bool:
-    from botocore import exceptions as boto
-
-    if isinstance(
-        exc,
-        boto.EndpointConnectionError
-        | boto.ConnectionClosedError
-        | boto.ConnectTimeoutError
-        | boto.ReadTimeoutError
-        | boto.ResponseStreamingError,
-    ):
-        return True
-    if isinstance(exc, boto.ClientError):
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return status >= 500 or exc.response.get("Error", {}).get("Code") in {"SlowDown", "ServiceUnavailable"}
-    return False
+    # One rule for what S3 failure is worth retrying: the store's (``StorageUnavailableError``,
+    # which the store raises, carries its verdict as ``transient``; this reads boto's own errors).
+    return is_transient_s3_error(exc)
 
 
 _CHECKS = ((Dependency.DATABASE, _database), (Dependency.BROKER, _broker), (Dependency.STORAGE, _storage))

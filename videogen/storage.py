@@ -248,7 +248,7 @@ def _s3_call(call: Callable[[], T]) -> T:
         raise
     except Exception as exc:
         if _is_s3_error(exc):
-            raise StorageUnavailableError(transient=_is_transient_s3_error(exc)) from exc
+            raise StorageUnavailableError(transient=is_transient_s3_error(exc)) from exc
         raise
 
 
@@ -269,7 +269,7 @@ def _is_s3_error(exc: BaseException) -> bool:
     return isinstance(exc, (BotoCoreError, ClientError, Boto3Error))
 
 
-def _is_transient_s3_error(exc: BaseException) -> bool:
+def is_transient_s3_error(exc: BaseException) -> bool:
     """Worth another try: no answer, a broken connection, a 5xx or throttling. Not: bad credentials,
     a missing bucket, a refused request, which fail the same way every time."""
     from boto3.exceptions import S3UploadFailedError
