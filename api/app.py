@@ -26,6 +26,7 @@ from videogen.outbound.url_policy import url_policy
 from videogen.secret_box import secret_box
 from videogen.settings import Settings, get_settings
 from videogen.storage import Storage, storage_from_settings
+from videogen.videos.queue_positions import QueuePositions
 from videogen.videos.submission import VideoSubmitter
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = rate_limiter_for(settings)
     app.state.secret_box = secret_box(settings)
     app.state.webhook_policy = url_policy(settings)
+    app.state.queue_positions = QueuePositions(
+        exact_within=settings.queue_position_exact_within, max_age_seconds=settings.queue_snapshot_max_age_seconds
+    )
     app.state.submitter = VideoSubmitter(
         settings,
         app.state.registry,

@@ -2,72 +2,108 @@
 
 The request's database session is its unit of work: it commits when the endpoint returns, before
 the response is sent, and rolls back if the endpoint raises. Routes never commit.
+
+FastAPI runs every plain ``def`` dependency in a worker thread, one hand-off each way per
+dependency per request. So what only reads the application's state is ``async def`` (no thread),
+and a request that touches the database costs three hand-offs: authentication, the endpoint, the
+commit.
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated, cast
 
 from fastapi import Depends, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from model import ModelRegistry
-from videogen.accounts.api_keys import authenticate
+from videogen.accounts.api_keys import authenticate, record_use
 from videogen.accounts.ratelimit import RateLimiter
 from videogen.accounts.tables import ApiKey
 from videogen.accounts.tiers import TierCatalog
-from videogen.database import session_scope
+from videogen.database import get_sessionmaker
 from videogen.errors import AuthenticationError, PermissionDeniedError
 from videogen.outbound.url_policy import WebhookURLPolicy
 from videogen.secret_box import SecretBox
 from videogen.settings import Settings
 from videogen.storage import Storage
+from videogen.videos.queue_positions import QueuePositions
 from videogen.videos.submission import VideoSubmitter
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return cast(Settings, request.app.state.settings)
 
 
-def get_storage(request: Request) -> Storage:
+async def get_storage(request: Request) -> Storage:
     return cast(Storage, request.app.state.storage)
 
 
-def get_registry(request: Request) -> ModelRegistry:
+async def get_registry(request: Request) -> ModelRegistry:
     return cast(ModelRegistry, request.app.state.registry)
 
 
-def get_tiers(request: Request) -> TierCatalog:
+async def get_tiers(request: Request) -> TierCatalog:
     return cast(TierCatalog, request.app.state.tiers)
 
 
-def get_rate_limiter(request: Request) -> RateLimiter:
+async def get_rate_limiter(request: Request) -> RateLimiter:
     return cast(RateLimiter, request.app.state.rate_limiter)
 
 
-def get_secret_box(request: Request) -> SecretBox:
+async def get_secret_box(request: Request) -> SecretBox:
     return cast(SecretBox, request.app.state.secret_box)
 
 
-def get_webhook_policy(request: Request) -> WebhookURLPolicy:
+async def get_webhook_policy(request: Request) -> WebhookURLPolicy:
     return cast(WebhookURLPolicy, request.app.state.webhook_policy)
 
 
-def get_submitter(request: Request) -> VideoSubmitter:
+async def get_submitter(request: Request) -> VideoSubmitter:
     return cast(VideoSubmitter, request.app.state.submitter)
 
 
-def client_ip(request: Request) -> str:
+async def get_queue_positions(request: Request) -> QueuePositions:
+    return cast(QueuePositions, request.app.state.queue_positions)
+
+
+async def client_ip(request: Request) -> str:
     """The caller's address as uvicorn saw it (behind a proxy, run uvicorn with --forwarded-allow-ips)."""
     return request.client.host if request.client else "unknown"
 
 
-def get_session(settings: Annotated[Settings, Depends(get_settings)]) -> Iterator[Session]:
-    with session_scope(settings.database_url) as session:
+async def get_session(settings: Annotated[Settings, Depends(get_settings)]) -> AsyncIterator[Session]:
+    """``videogen.database.session_scope`` for a request: making the session touches nothing, its
+    first statement (in a worker thread) checks a connection out, and the end of the unit of work
+    runs in one worker thread."""
+    session = get_sessionmaker(settings.database_url)()
+    try:
         yield session
+    except BaseException:
+        await run_in_threadpool(_discard, session)
+        raise
+    await run_in_threadpool(_commit, session)
+
+
+def _commit(session: Session) -> None:
+    try:
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _discard(session: Session) -> None:
+    try:
+        session.rollback()
+    finally:
+        session.close()
 
 
 # "function" scope commits when the endpoint returns, *before* the response is sent: a client
@@ -102,13 +138,14 @@ def require_api_key(
     _: Annotated[HTTPAuthorizationCredentials | None, Security(_API_KEY_SCHEME)] = None,
 ) -> ApiKey:
     key = authenticate(session, _bearer(request))
-    # Part of the request's unit of work: authentication is committed on its own, so that
-    # last_used_at is kept even if the request itself fails later.
-    session.commit()
+    # Part of the request's unit of work, committed on its own (at most once a minute per key), so
+    # that last_used_at is kept even if the request itself fails later.
+    if record_use(session, key):
+        session.commit()
     return key
 
 
-def require_admin(
+async def require_admin(
     request: Request,
     settings: Annotated[Settings, Depends(get_settings)],
     _: Annotated[HTTPAuthorizationCredentials | None, Security(_ADMIN_SCHEME)] = None,
@@ -132,3 +169,4 @@ AdminDep = Annotated[None, Depends(require_admin)]
 SecretBoxDep = Annotated[SecretBox, Depends(get_secret_box)]
 WebhookPolicyDep = Annotated[WebhookURLPolicy, Depends(get_webhook_policy)]
 SubmitterDep = Annotated[VideoSubmitter, Depends(get_submitter)]
+QueuePositionsDep = Annotated[QueuePositions, Depends(get_queue_positions)]

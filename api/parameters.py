@@ -15,7 +15,7 @@ from videogen.text import check_storable
 from videogen.videos.submission import MAX_IDEMPOTENCY_KEY_LENGTH
 
 
-def storable_parameters(request: Request) -> None:
+async def storable_parameters(request: Request) -> None:
     """400 naming the parameter if any path or query parameter holds what cannot be stored."""
     for name, value in [*request.path_params.items(), *request.query_params.multi_items()]:
         if isinstance(value, str):

@@ -30,7 +30,6 @@ def reconcile_once(settings: Settings, storage: Storage | None = None) -> Reconc
         report = reconcile(
             session,
             dispatch=lambda video_id, model: dispatch_generation(settings, video_id, model),
-            redispatch_after=timedelta(seconds=settings.redispatch_after_seconds),
             stale_after=timedelta(seconds=settings.stale_after_seconds),
             max_attempts=settings.max_attempts,
             storage=storage,

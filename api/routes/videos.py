@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
-from api.deps import ApiKeyDep, SessionDep, SettingsDep, StorageDep, SubmitterDep
+from api.deps import ApiKeyDep, QueuePositionsDep, SessionDep, SettingsDep, StorageDep, SubmitterDep
 from api.parameters import IdempotencyKey, storable_parameters
 from api.request_bodies import read_create_body
 from api.schemas import ErrorResponse, VideoCreateRequest, VideoDeleted, VideoList, VideoObject, VideoRemixRequest
@@ -20,7 +20,9 @@ from videogen.settings import Settings
 from videogen.storage import ObjectNotFoundError
 from videogen.videos import service
 from videogen.videos.assets import CONTENT_TYPES, EXTENSIONS, Variant
+from videogen.videos.objects import to_video_object
 from videogen.videos.parameters import VideoRequest
+from videogen.videos.queue_positions import QueuePositions
 from videogen.videos.submission import Submission
 
 router = APIRouter(
@@ -87,13 +89,13 @@ def _video_request(body: VideoCreateRequest, upload: bytes | None) -> VideoReque
     return VideoRequest(**fields, input_reference=reference)
 
 
-def _submitted(session: Session, response: Response, submission: Submission) -> VideoObject:
+def _submitted(session: Session, positions: QueuePositions, response: Response, submission: Submission) -> VideoObject:
     """A create's or remix's answer: the video, the rate-limit headers, and whether an
     Idempotency-Key replayed an earlier request."""
     response.headers.update(submission.rate_limit.headers())
     if submission.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    return service.describe(session, submission.video)
+    return service.describe(session, submission.video, positions)
 
 
 _CREATE_BODY_SCHEMA = {"$ref": "#/components/schemas/VideoCreateRequest"}
@@ -123,6 +125,7 @@ async def create_video(
     response: Response,
     submitter: SubmitterDep,
     session: SessionDep,
+    positions: QueuePositionsDep,
     api_key: ApiKeyDep,
     idempotency_key: IdempotencyKey = None,
 ) -> VideoObject:
@@ -130,7 +133,8 @@ async def create_video(
     video_request = _video_request(VideoCreateRequest.model_validate(raw.fields), raw.upload)
 
     def submit() -> VideoObject:
-        return _submitted(session, response, submitter.submit(session, api_key, video_request, idempotency_key))
+        submission = submitter.submit(session, api_key, video_request, idempotency_key)
+        return _submitted(session, positions, response, submission)
 
     return await run_in_threadpool(submit)
 
@@ -147,27 +151,30 @@ def remix_video(
     response: Response,
     submitter: SubmitterDep,
     session: SessionDep,
+    positions: QueuePositionsDep,
     api_key: ApiKeyDep,
     idempotency_key: IdempotencyKey = None,
 ) -> VideoObject:
-    return _submitted(session, response, submitter.remix(session, api_key, video_id, body.prompt, idempotency_key))
+    submission = submitter.remix(session, api_key, video_id, body.prompt, idempotency_key)
+    return _submitted(session, positions, response, submission)
 
 
 @router.get("", response_model=VideoList, summary="List videos")
 def list_videos(
     session: SessionDep,
+    positions: QueuePositionsDep,
     api_key: ApiKeyDep,
     after: Annotated[str | None, Query(description="Cursor: the id of the last video of the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     order: Annotated[Literal["asc", "desc"], Query()] = "desc",
 ) -> VideoList:
     page = service.list_videos(session, api_key.organization_id, after=after, limit=limit, order=order)
-    return cursor_list(VideoList, [service.describe(session, v) for v in page.items], page.has_more)
+    return cursor_list(VideoList, service.describe_all(session, page.items, positions), page.has_more)
 
 
 @router.get("/{video_id}", response_model=VideoObject, summary="Retrieve a video")
-def retrieve_video(video_id: str, session: SessionDep, api_key: ApiKeyDep) -> VideoObject:
-    return service.describe(session, service.get_video(session, api_key.organization_id, video_id))
+def retrieve_video(video_id: str, session: SessionDep, positions: QueuePositionsDep, api_key: ApiKeyDep) -> VideoObject:
+    return service.describe(session, service.get_video(session, api_key.organization_id, video_id), positions)
 
 
 @router.delete("/{video_id}", response_model=VideoDeleted, summary="Delete a video (cancels it if still running)")
@@ -180,7 +187,7 @@ def delete_video(video_id: str, session: SessionDep, storage: StorageDep, api_ke
 @router.post("/{video_id}/cancel", response_model=VideoObject, summary="Cancel a queued or running video")
 def cancel_video(video_id: str, session: SessionDep, api_key: ApiKeyDep) -> VideoObject:
     video = service.get_video(session, api_key.organization_id, video_id)
-    return service.describe(session, service.cancel_video(session, video))
+    return to_video_object(service.cancel_video(session, video))  # cancelled: no queue position
 
 
 @router.get(

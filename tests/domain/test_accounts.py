@@ -13,7 +13,7 @@ from tests.domain.conftest import Nudges
 from tests.domain.factories import TINY, make_catalog, make_key, make_org, make_tier, make_video, reloaded
 from videogen import broker
 from videogen.accounts import organizations
-from videogen.accounts.api_keys import authenticate, create_api_key, revoke_api_key, rotate_api_key
+from videogen.accounts.api_keys import authenticate, create_api_key, record_use, revoke_api_key, rotate_api_key
 from videogen.accounts.tables import ApiKey, Organization, OrganizationStatus
 from videogen.database import utcnow
 from videogen.errors import AuthenticationError, ConflictError, InvalidRequestError, PermissionDeniedError
@@ -35,6 +35,7 @@ def test_a_live_key_authenticates_as_itself_and_its_use_is_recorded(session: Ses
     assert created.secret.startswith("vg_live_") and created.api_key.key_hash != created.secret
 
     key = authenticate(session, created.secret)
+    assert record_use(session, key)
     session.commit()
 
     assert (key.id, key.organization_id) == (created.api_key.id, org.id)
@@ -47,14 +48,14 @@ def test_a_busy_key_records_its_use_at_most_once_a_minute(session: Session, org:
     session.execute(update(ApiKey).where(ApiKey.id == created.api_key.id).values(last_used_at=recently))
     session.commit()
 
-    authenticate(session, created.secret)
+    assert not record_use(session, authenticate(session, created.secret))
     session.commit()
     assert reloaded(session, created.api_key).last_used_at == recently
 
     a_while_ago = utcnow() - timedelta(minutes=2)
     session.execute(update(ApiKey).where(ApiKey.id == created.api_key.id).values(last_used_at=a_while_ago))
     session.commit()
-    authenticate(session, created.secret)
+    assert record_use(session, authenticate(session, created.secret))
     session.commit()
     assert reloaded(session, created.api_key).last_used_at > a_while_ago
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from videogen.accounts.tables import ApiKey, Organization, OrganizationStatus
 from videogen.database import utcnow
@@ -95,24 +95,39 @@ def revoke_api_key(session: Session, key_id: str) -> ApiKey:
 
 
 def authenticate(session: Session, secret: str) -> ApiKey:
-    """The live key matching ``secret``; raises for anything else.
+    """The live key matching ``secret``, with its organization (one statement); raises for anything else.
 
     401 for keys that are unknown, revoked or expired; 403 for a suspended organization (the key
     is fine, the account is not).
     """
-    key = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_api_key(secret)))
+    key = session.scalar(
+        select(ApiKey).where(ApiKey.key_hash == hash_api_key(secret)).options(joinedload(ApiKey.organization))
+    )
     if key is None:
         raise AuthenticationError("Incorrect API key provided.")
     if key.revoked_at is not None:
         raise AuthenticationError("This API key has been revoked.", code="api_key_revoked")
-    now = utcnow()
-    if key.expires_at is not None and key.expires_at <= now:
+    if key.expires_at is not None and key.expires_at <= utcnow():
         raise AuthenticationError("This API key has expired.", code="api_key_expired")
     if key.organization.status != OrganizationStatus.ACTIVE:
         raise PermissionDeniedError(
             "Your organization is suspended. Contact the operator of this service.", code="organization_suspended"
         )
-    # Throttled so that a busy client does not turn every request into a write.
-    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
-        session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
     return key
+
+
+# How stale ``last_used_at`` may get: a busy client must not turn every request into a write.
+LAST_USED_RESOLUTION_SECONDS = 60
+
+
+def record_use(session: Session, key: ApiKey) -> bool:
+    """Note that ``key`` was used now, if its ``last_used_at`` is older than a minute; True if it
+    wrote (the caller commits)."""
+    now = utcnow()
+    if key.last_used_at is not None and (now - key.last_used_at).total_seconds() <= LAST_USED_RESOLUTION_SECONDS:
+        return False
+    session.execute(
+        update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now).execution_options(synchronize_session=False)
+    )
+    key.last_used_at = now
+    return True

@@ -2,8 +2,10 @@
 
 A job is a row before any message about it exists, so the nudge for a new (or resumed) job is
 registered with ``after_commit`` and sent once the row is visible to workers. ``dispatched_at``
-records when a nudge last went out; the reconciler re-sends the nudges of queued jobs that never
-got one or whose nudge looks lost.
+records when a nudge last went out. It is written in the job's own transaction, as if the send had
+already happened, which spares every submission a second transaction; a send that then fails
+clears it again. The reconciler sends the nudges of queued jobs that never got one, and re-sends
+those a broker lost (``resend_lost_nudges``).
 """
 
 from __future__ import annotations
@@ -12,14 +14,14 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.orm import Session
 
 from videogen import broker
 from videogen.database import after_commit, session_scope, utcnow
 from videogen.settings import Settings
 from videogen.videos import jobs
-from videogen.videos.tables import Video
+from videogen.videos.tables import Video, VideoStatus
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +45,13 @@ def mark_dispatched(session: Session, video_ids: Sequence[str]) -> None:
 
 def dispatch_after_commit(session: Session, jobs: Sequence[tuple[str, str]]) -> None:
     """Nudge workers about ``jobs`` (``(video_id, model)`` pairs) once this transaction commits,
-    if this process sends nudges (``videogen.broker.enable``)."""
+    if this process sends nudges (``videogen.broker.enable``); recorded as sent in this transaction."""
     settings = broker.enabled_settings()
     if settings is None or not jobs:
         return
     pending = list(jobs)
-    after_commit(session, lambda: _send_and_record(settings, pending))
+    mark_dispatched(session, [video_id for video_id, _ in pending])
+    after_commit(session, lambda: _send(settings, pending))
 
 
 def resend_lost_nudges(
@@ -66,24 +69,23 @@ def resend_lost_nudges(
     there are such jobs, counting only jobs nudged more than ``grace`` ago so that a nudge still on
     its way is not counted as lost, was flushed or restarted empty: the difference is sent again,
     for the jobs that ``claim_next`` will take first. ``depth(queue)`` is None when the broker
-    cannot be asked, and then nothing is sent. A batch job: it records the sends and commits.
+    cannot be asked, and then nothing is sent. One count per model a round (on the queue index);
+    job ids are read only for a queue that lost nudges. A batch job: it records the sends and commits.
     """
     now = now or utcnow()
+    nudged = (Video.dispatched_at.is_not(None)) & (Video.dispatched_at < now - grace)
     waiting = session.execute(
-        jobs.runnable_jobs()
-        .add_columns(Video.model)
-        .where((Video.dispatched_at.is_(None)) | (Video.dispatched_at < now - grace))
-        .order_by(Video.priority.desc(), Video.id.asc())
+        jobs.runnable_jobs().with_only_columns(Video.model, func.count()).where(nudged).group_by(Video.model)
     ).all()
-    by_model: dict[str, list[str]] = {}
-    for video_id, model in waiting:
-        by_model.setdefault(model, []).append(video_id)
     sent: list[str] = []
-    for model, video_ids in by_model.items():
+    for model, count in waiting:
         held = depth(broker.queue_for_model(model))
-        if held is None or held >= len(video_ids):
+        if held is None or held >= count:
             continue
-        sent += [v for v in video_ids[: len(video_ids) - held] if dispatch_generation(settings, v, model)]
+        lost = session.scalars(
+            jobs.runnable_jobs(model).where(nudged).order_by(*jobs.QUEUE_ORDER).limit(count - held)
+        ).all()
+        sent += [v for v in lost if dispatch_generation(settings, v, model)]
     if sent:
         mark_dispatched(session, sent)
         session.commit()
@@ -91,8 +93,15 @@ def resend_lost_nudges(
     return sent
 
 
-def _send_and_record(settings: Settings, jobs: list[tuple[str, str]]) -> None:
-    sent = [video_id for video_id, model in jobs if dispatch_generation(settings, video_id, model)]
-    if sent:
+def _send(settings: Settings, jobs: list[tuple[str, str]]) -> None:
+    """Send the nudges of a committed transaction; those the broker refused are marked unsent, for
+    the reconciler's next round."""
+    refused = [video_id for video_id, model in jobs if not dispatch_generation(settings, video_id, model)]
+    if refused:
         with session_scope(settings.database_url) as session:
-            mark_dispatched(session, sent)
+            session.execute(
+                update(Video)
+                .where(Video.id.in_(refused), Video.status == VideoStatus.QUEUED)
+                .values(dispatched_at=None)
+                .execution_options(synchronize_session=False)
+            )

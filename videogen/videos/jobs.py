@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from videogen.accounts.tables import Organization, OrganizationStatus
@@ -86,8 +86,8 @@ def claim_next(session: Session, model: str, worker: str, attempts: int = 8) -> 
     makes priorities exact on any broker (the filesystem transport has none, Redis only emulates
     them) and keeps lost or duplicated messages harmless. Racing workers simply try the next one.
     """
-    runnable = _runnable(model).order_by(Video.priority.desc(), Video.id.asc())
-    for candidate in session.scalars(runnable.limit(attempts)).all():
+    runnable = runnable_jobs(model).order_by(*QUEUE_ORDER).limit(attempts)
+    for candidate in session.scalars(runnable).all():
         if claim(session, candidate, worker):
             return candidate
     return None
@@ -213,33 +213,19 @@ def cancel(session: Session, video_id: str) -> bool:
     )
 
 
-def runnable_jobs() -> Select[str]:
-    """Queued jobs that a worker may take: not deleted, their organization active."""
-    return (
-        select(Video.id)
-        .join(Organization, Organization.id == Video.organization_id)
-        .where(
-            Video.status == VideoStatus.QUEUED,
-            Video.deleted_at.is_(None),
-            Organization.status == OrganizationStatus.ACTIVE,
-        )
+# The order in which workers take queued jobs: the highest priority first, then the oldest (ids sort
+# by creation). ``ix_videos_queue`` holds queued jobs in exactly this order.
+QUEUE_ORDER = (Video.priority.desc(), Video.id.asc())
+
+
+def runnable_jobs(model: str | None = None) -> Select[str]:
+    """Queued jobs that a worker may take (of ``model``, or of every model): not deleted, their
+    organization active."""
+    query = select(Video.id).where(
+        Video.status == VideoStatus.QUEUED,
+        Video.deleted_at.is_(None),
+        Video.organization_id.not_in(
+            select(Organization.id).where(Organization.status != OrganizationStatus.ACTIVE).scalar_subquery()
+        ),
     )
-
-
-def _runnable(model: str) -> Select[str]:
-    """Queued jobs of ``model`` that a worker may take."""
-    return runnable_jobs().where(Video.model == model)
-
-
-def _runs_before(video: Video) -> ColumnElement[bool]:
-    """Queued jobs that a worker takes before ``video``: higher priority, then older."""
-    return (Video.priority > video.priority) | ((Video.priority == video.priority) & (Video.id < video.id))
-
-
-def queue_position(session: Session, video: Video) -> int | None:
-    """1 for the next job a worker of this model will take, while the video is queued: counts the
-    runnable jobs ``claim_next`` would take first."""
-    if video.status != VideoStatus.QUEUED:
-        return None
-    ahead = _runnable(video.model).where(_runs_before(video)).subquery()
-    return int(session.scalar(select(func.count()).select_from(ahead)) or 0) + 1
+    return query if model is None else query.where(Video.model == model)

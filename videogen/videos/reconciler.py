@@ -3,8 +3,11 @@
 - ``in_progress`` without a heartbeat for ``stale_after``: the worker died. Requeue the job, or
   fail it once it has used up ``max_attempts`` (a job that kills its worker every time must not
   loop). Committed before anything is sent, so the nudges below find the requeued jobs.
-- ``queued``, but never sent or sent long ago: send the nudge again (the claim makes duplicates
-  harmless), then record the sends in one commit.
+- ``queued``, but never sent (the broker refused the nudge, or the process that made the job does
+  not send nudges): send it, in the order workers take jobs and at most ``UNSENT_BATCH`` a round,
+  then record the sends in one commit. Nudges that were sent and then lost (a flushed broker) are
+  found by comparing queue depths instead (``videogen.videos.dispatch.resend_lost_nudges``): a job
+  that merely waits long, behind a long queue, is never sent twice.
 - Last, the files the abandoned attempts left behind are deleted (best effort: storage being down
   must not hold up recovery, and the next attempt's worker deletes earlier attempts' files too).
 
@@ -35,6 +38,8 @@ log = logging.getLogger(__name__)
 
 # The API sends a new job's nudge right after its commit; the reconciler leaves it that long.
 FIRST_SEND_GRACE = timedelta(seconds=1)
+# Never-sent jobs nudged per round: a round stays short however many piled up in an outage.
+UNSENT_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,6 @@ def reconcile(
     session: Session,
     *,
     dispatch: Callable[[str, str], bool],
-    redispatch_after: timedelta,
     stale_after: timedelta,
     max_attempts: int,
     now: datetime | None = None,
@@ -82,11 +86,11 @@ def reconcile(
     session.commit()  # batch 1: the recovered jobs (and their webhook events)
 
     unsent = session.execute(
-        select(Video.id, Video.model).where(
-            Video.status == VideoStatus.QUEUED,
-            (Video.dispatched_at.is_(None)) | (Video.dispatched_at < now - redispatch_after),
-            Video.created_at < now - FIRST_SEND_GRACE,
-        )
+        jobs.runnable_jobs()
+        .add_columns(Video.model)
+        .where(Video.dispatched_at.is_(None), Video.created_at < now - FIRST_SEND_GRACE)
+        .order_by(*jobs.QUEUE_ORDER)
+        .limit(UNSENT_BATCH)
     ).all()
     report.redispatched = [video_id for video_id, model in unsent if dispatch(video_id, model)]
     if report.redispatched:

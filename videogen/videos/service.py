@@ -7,6 +7,7 @@ absent, not forbidden, so ids cannot be probed across tenants. Submitting lives 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from videogen.storage import Storage
 from videogen.videos import jobs
 from videogen.videos.assets import Variant, video_prefix
 from videogen.videos.objects import VideoObject, to_video_object
+from videogen.videos.queue_positions import QueuePositions
 from videogen.videos.tables import Video, VideoStatus
 
 
@@ -36,9 +38,15 @@ def list_videos(
     return paginate(session, query, Video.id, after=after, limit=limit, order=order)
 
 
-def describe(session: Session, video: Video) -> VideoObject:
+def describe(session: Session, video: Video, positions: QueuePositions) -> VideoObject:
     """The video as its owner sees it now: the stored fields plus its live queue position."""
-    return to_video_object(video, queue_position=jobs.queue_position(session, video))
+    return to_video_object(video, queue_position=positions.position(session, video))
+
+
+def describe_all(session: Session, videos: Sequence[Video], positions: QueuePositions) -> list[VideoObject]:
+    """A page of videos as ``describe`` shows each, their queue positions read together."""
+    ranks = positions.of(session, videos)
+    return [to_video_object(video, queue_position=ranks.get(video.id)) for video in videos]
 
 
 def cancel_video(session: Session, video: Video) -> Video:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from videogen.database import Base, StatusColumn, utcnow
@@ -39,14 +39,36 @@ ACTIVE_STATUSES = frozenset({VideoStatus.QUEUED, VideoStatus.IN_PROGRESS})
 UNBILLED_STATUSES = frozenset({VideoStatus.FAILED, VideoStatus.CANCELLED})
 
 
+# Partial indexes hold only the rows a hot query looks for, so they stay as small as the queue (or
+# the stored files) however many finished jobs the table keeps. The predicates are SQL text, the
+# same on PostgreSQL and SQLite; a query uses the index when its WHERE implies the predicate.
+QUEUED_PREDICATE = text("status = 'queued' AND deleted_at IS NULL")
+HAS_FILES_PREDICATE = text("video_key IS NOT NULL")
+UNSENT_PREDICATE = text("status = 'queued' AND dispatched_at IS NULL")
+
+
 class Video(Base):
     """One generation job and, once it is done, its result."""
 
     __tablename__ = "videos"
     __table_args__ = (
+        # A client's videos in id (creation) order: list pages.
         Index("ix_videos_org_id", "organization_id", "id"),
+        # Running jobs without a recent heartbeat (the reconciler), jobs by status in operators' queries.
         Index("ix_videos_status_model", "status", "model"),
+        # What an organization was billed today (admission's quota, usage).
         Index("ix_videos_org_created", "organization_id", "created_at"),
+        # An organization's active jobs (admission's concurrency limit).
+        Index("ix_videos_org_status", "organization_id", "status"),
+        # Queued jobs no nudge went out for (normally none): the reconciler sends them.
+        Index("ix_videos_unsent", "created_at", postgresql_where=UNSENT_PREDICATE, sqlite_where=UNSENT_PREDICATE),
+        # Stored files by expiry: the purge of expired assets.
+        Index(
+            "ix_videos_files_expire",
+            "expires_at",
+            postgresql_where=HAS_FILES_PREDICATE,
+            sqlite_where=HAS_FILES_PREDICATE,
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(48), primary_key=True)
@@ -106,6 +128,20 @@ class Video(Base):
     @property
     def size(self) -> str:
         return f"{self.width}x{self.height}"
+
+
+# The queue, in the order workers take it (highest priority, then oldest): claim_next, queue
+# positions, lost nudges. Declared on the mapped columns because the sort order is part of it; the
+# organization is carried along so that skipping suspended organizations needs no table read.
+Index(
+    "ix_videos_queue",
+    Video.model,
+    Video.priority.desc(),
+    Video.id,
+    Video.organization_id,
+    postgresql_where=QUEUED_PREDICATE,
+    sqlite_where=QUEUED_PREDICATE,
+)
 
 
 class IdempotencyKey(Base):

@@ -48,7 +48,8 @@ class WebhookEvent(Base):
     video_id: Mapped[str] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)
     type: Mapped[str] = mapped_column(String(64))
     payload: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Indexed for the purge of old events (the reconciler), which must not scan every event kept.
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class WebhookDeliveryStatus(enum.StrEnum):

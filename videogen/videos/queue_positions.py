@@ -1,0 +1,153 @@
+"""Where each queued video stands in its model's queue, at a cost that does not grow with the queue.
+
+A video's ``queue_position`` is its rank in the order ``jobs.claim_next`` takes jobs: the runnable
+jobs of its model ahead of it (higher priority, then older), plus one. Counted exactly, that is a
+COUNT over the jobs ahead, and neither PostgreSQL nor SQLite counts an index range in less than its
+length: with 50,000 jobs queued a poll deep in the queue pays milliseconds, and a list page pays it
+once per item. So the rank comes in two precisions, both from the queue index
+(``ix_videos_queue``, which holds queued jobs only):
+
+- **Near the head** (the first ``exact_within`` jobs, 100 by default), where a client watches the
+  number tick down, it is exact: one short index scan of the head of the model's queue per request
+  (a list page included), however many of the page's videos are near the head.
+- **Deeper**, it comes from a snapshot of the whole queue's order, by binary search. The snapshot
+  is one index-only scan, taken when a poll finds it older than ``max_age_seconds`` (1 s by default)
+  and refreshed in the background while the stale one keeps answering, so no request waits for it
+  (only the very first, in a process that has none). Deep in the queue the rank may be off by the
+  jobs that started, left or arrived in those seconds; it is never computed per item.
+
+A process that nobody polls refreshes nothing. The state is per process and per model, and only
+ever read for ranking: the database stays the source of truth.
+
+No library keeps an order-statistic index over SQL rows, hence this module.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from videogen.videos import jobs
+from videogen.videos.tables import Video, VideoStatus
+
+log = logging.getLogger(__name__)
+
+QueueKey = tuple[int, str]  # (-priority, id): ascending is the order in which workers take jobs
+
+
+def queue_key(priority: int, video_id: str) -> QueueKey:
+    return (-priority, video_id)
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    taken_at: float  # time.monotonic()
+    keys: list[QueueKey]  # sorted: the model's runnable queue when it was taken
+
+    def rank(self, key: QueueKey) -> int:
+        """1 + the jobs of the snapshot that run before ``key``."""
+        return bisect_left(self.keys, key) + 1
+
+
+class QueuePositions:
+    """Queue positions for one process: exact near the head, from a recent snapshot deeper down."""
+
+    def __init__(self, *, exact_within: int = 100, max_age_seconds: float = 1.0) -> None:
+        self.exact_within = exact_within
+        self.max_age_seconds = max_age_seconds
+        self._snapshots: dict[str, _Snapshot] = {}
+        self._refreshing: set[str] = set()
+        self._lock = threading.Lock()
+
+    def of(self, session: Session, videos: Iterable[Video]) -> dict[str, int]:
+        """The positions of those of ``videos`` that are queued, by video id (at most one query per
+        model among them, usually none)."""
+        by_model: dict[str, list[Video]] = {}
+        for video in videos:
+            if video.status == VideoStatus.QUEUED:
+                by_model.setdefault(video.model, []).append(video)
+        positions: dict[str, int] = {}
+        for model, queued in by_model.items():
+            positions.update(self._positions_in(session, model, queued))
+        return positions
+
+    def position(self, session: Session, video: Video) -> int | None:
+        """``video``'s position, or None when it is not queued."""
+        return self.of(session, [video]).get(video.id)
+
+    # --- the two precisions ---------------------------------------------------------------------
+
+    def _positions_in(self, session: Session, model: str, queued: Sequence[Video]) -> dict[str, int]:
+        snapshot = self._snapshot(session, model)
+        # The head is read twice as deep as the exact range: a job that the snapshot placed near the
+        # head is still found in it after as many jobs again arrived ahead of it since.
+        head_length = 2 * self.exact_within
+        positions: dict[str, int] = {}
+        near: list[Video] = []
+        for video in queued:
+            rank = snapshot.rank(queue_key(video.priority, video.id))
+            if rank <= head_length:
+                near.append(video)
+            else:
+                positions[video.id] = rank
+        if near:
+            head = _read_queue(session, model, head_length)
+            whole_queue = len(head) < head_length
+            for video in near:
+                key = queue_key(video.priority, video.id)
+                ahead = bisect_left(head, key)
+                exact = whole_queue or ahead < len(head)
+                positions[video.id] = ahead + 1 if exact else max(snapshot.rank(key), len(head) + 1)
+        return positions
+
+    def _snapshot(self, session: Session, model: str) -> _Snapshot:
+        """The model's snapshot: read now if there is none (or if snapshots may not be reused at
+        all); if it is stale, used while a fresh one is read in the background."""
+        with self._lock:
+            snapshot = self._snapshots.get(model)
+            stale = snapshot is None or time.monotonic() - snapshot.taken_at > self.max_age_seconds
+            refresh_in_background = stale and snapshot is not None and self.max_age_seconds > 0
+            if refresh_in_background and model not in self._refreshing:
+                self._refreshing.add(model)
+                # A daemon thread per refresh (at most one per model at a time): nothing to shut down.
+                refresh = threading.Thread(
+                    target=self._refresh, args=(session.get_bind(), model), name="queue-snapshot", daemon=True
+                )
+                refresh.start()
+        if snapshot is None or (stale and not refresh_in_background):
+            snapshot = self._take(session, model)
+        return snapshot
+
+    def _take(self, session: Session, model: str) -> _Snapshot:
+        snapshot = _Snapshot(time.monotonic(), _read_queue(session, model))
+        with self._lock:
+            current = self._snapshots.get(model)
+            if current is None or current.taken_at < snapshot.taken_at:
+                self._snapshots[model] = snapshot
+        return snapshot
+
+    def _refresh(self, bind: object, model: str) -> None:
+        try:
+            assert isinstance(bind, Engine)
+            with Session(bind) as session:
+                self._take(session, model)
+        except Exception:  # noqa: BLE001 - the stale snapshot keeps answering; the next poll retries
+            log.warning("could not refresh the queue snapshot of %s", model, exc_info=True)
+        finally:
+            with self._lock:
+                self._refreshing.discard(model)
+
+
+def _read_queue(session: Session, model: str, limit: int | None = None) -> list[QueueKey]:
+    """The model's runnable queue in the order workers take it (its first ``limit`` jobs): an
+    index-only scan of ``ix_videos_queue``."""
+    query = jobs.runnable_jobs(model).with_only_columns(Video.priority, Video.id)
+    rows = session.execute(query.order_by(*jobs.QUEUE_ORDER).limit(limit)).all()
+    return [queue_key(priority, video_id) for priority, video_id in rows]
