@@ -3,20 +3,25 @@
 The request's database session is its unit of work: it commits when the endpoint returns, before
 the response is sent, and rolls back if the endpoint raises. Routes never commit.
 
-FastAPI runs every plain ``def`` dependency in a worker thread, one hand-off each way per
-dependency per request. So what only reads the application's state is ``async def`` (no thread),
-and a request that touches the database costs three hand-offs: authentication, the endpoint, the
-commit.
+FastAPI runs every plain ``def`` dependency and endpoint in a worker thread, one hand-off each way.
+So what only reads the application's state is ``async def`` (no thread), and the routers'
+``UnitOfWorkRoute`` commits a plain endpoint's unit of work in the endpoint's own thread, right
+after it returns: a request that touches the database costs two hand-offs (authentication, the
+endpoint), and a transaction that holds a lock (admission holds its organization's) is never left
+open while it waits for the event loop to hand it to another thread to commit.
 """
 
 from __future__ import annotations
 
+import functools
 import hmac
-from collections.abc import AsyncIterator
-from typing import Annotated, cast
+import inspect
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request, Security
 from fastapi.concurrency import run_in_threadpool
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -77,16 +82,21 @@ async def client_ip(request: Request) -> str:
 
 
 async def get_session(settings: Annotated[Settings, Depends(get_settings)]) -> AsyncIterator[Session]:
-    """``videogen.database.session_scope`` for a request: making the session touches nothing, its
-    first statement (in a worker thread) checks a connection out, and the end of the unit of work
-    runs in one worker thread."""
+    """``videogen.database.session_scope`` for a request. Making the session touches nothing; its
+    first statement (in a worker thread) checks a connection out. A plain endpoint's unit of work
+    is committed in its thread by ``UnitOfWorkRoute``; what is left here is a commit for an
+    ``async`` endpoint, or the rollback of a failed request, each in one worker thread, or nothing."""
     session = get_sessionmaker(settings.database_url)()
     try:
         yield session
     except BaseException:
-        await run_in_threadpool(_discard, session)
+        if session.in_transaction():
+            await run_in_threadpool(_discard, session)
         raise
-    await run_in_threadpool(_commit, session)
+    if session.in_transaction():
+        await run_in_threadpool(_commit, session)
+    else:
+        session.close()  # no transaction: nothing to send, no connection held
 
 
 def _commit(session: Session) -> None:
@@ -104,6 +114,34 @@ def _discard(session: Session) -> None:
         session.rollback()
     finally:
         session.close()
+
+
+def commit_when_done(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """``endpoint`` followed, in the same thread, by the commit of the request's session (the one
+    argument that is a ``Session``), if it succeeded; FastAPI reads the signature of the original."""
+
+    @functools.wraps(endpoint)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        result = endpoint(*args, **kwargs)
+        for value in kwargs.values():
+            if isinstance(value, Session) and value.in_transaction():
+                value.commit()
+        return result
+
+    return run
+
+
+class UnitOfWorkRoute(APIRoute):
+    """A route whose plain (``def``) endpoint commits its unit of work in its own worker thread."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not _is_async(endpoint):
+            endpoint = commit_when_done(endpoint)
+        super().__init__(path, endpoint, **kwargs)
+
+
+def _is_async(endpoint: Callable[..., Any]) -> bool:
+    return inspect.iscoroutinefunction(endpoint)
 
 
 # "function" scope commits when the endpoint returns, *before* the response is sent: a client

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from sqlalchemy import JSON, CursorResult, DateTime, Engine, Result, String, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 if TYPE_CHECKING:
@@ -104,6 +106,9 @@ class PoolBounds:
     pool_timeout_seconds: float = 10.0
     # PostgreSQL cancels a statement that runs (or waits for a lock) longer; None: no limit (migrations).
     statement_timeout_seconds: float | None = None
+    # A pooled PostgreSQL connection that sat idle this long is pinged before use: it may have been
+    # dropped meanwhile (a database restart or failover, a proxy's idle timeout).
+    ping_after_idle_seconds: float = 5.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PoolBounds:
@@ -145,12 +150,32 @@ def make_engine(database_url: str, bounds: PoolBounds | None = None) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(
-        url,
-        pool_pre_ping=True,
-        connect_args=_postgres_connect_args(bounds),
-        **pool,
-    )
+    engine = create_engine(url, connect_args=_postgres_connect_args(bounds), **pool)
+    _ping_connections_that_sat_idle(engine, bounds.ping_after_idle_seconds)
+    return engine
+
+
+def _ping_connections_that_sat_idle(engine: Engine, after_seconds: float) -> None:
+    """SQLAlchemy's ``pool_pre_ping`` pings on every checkout: one round trip more per request, on
+    connections a busy API used milliseconds ago. This pings only those idle for ``after_seconds``,
+    with the dialect's own ping, and hands a dead one back to the pool
+    as a ``DisconnectionError`` (the pool's documented way to replace it and retry). A connection
+    that dies while busy fails its statement as it would with pre-ping; the pool then replaces
+    every connection older than the failure."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < after_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("a pooled connection did not answer its ping") from exc
 
 
 def _postgres_connect_args(bounds: PoolBounds) -> dict[str, object]:

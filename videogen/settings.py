@@ -137,8 +137,9 @@ class Settings(BaseSettings):
     )
     redispatch_after_seconds: float = Field(
         900.0,
-        description="A queued job (or due webhook delivery) whose message is older than this is sent to the broker "
-        "again.",
+        description="A due webhook delivery whose message is older than this is sent to the broker again. (Queued "
+        "jobs are not re-sent by age: a long queue would turn into one duplicate message per job. Their lost nudges "
+        "are found by comparing queue depths each reconcile round.)",
     )
     max_attempts: int = Field(3, description="Times a job may be started (after lost workers) before it fails.")
     reconcile_interval_seconds: float = Field(

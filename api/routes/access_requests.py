@@ -11,13 +11,18 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import RateLimiterDep, SessionDep, SettingsDep, client_ip
+from api.deps import RateLimiterDep, SessionDep, SettingsDep, UnitOfWorkRoute, client_ip
 from api.parameters import storable_parameters
 from api.schemas import AccessRequestCreate, AccessRequestObject, ErrorResponse
 from api.serializers import access_request_object
 from videogen.accounts import access_requests
 
-router = APIRouter(prefix="/v1/access_requests", tags=["access"], dependencies=[Depends(storable_parameters)])
+router = APIRouter(
+    route_class=UnitOfWorkRoute,
+    prefix="/v1/access_requests",
+    tags=["access"],
+    dependencies=[Depends(storable_parameters)],
+)
 
 
 @router.post(

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
-from api.deps import SessionDep, TiersDep, require_admin
+from api.deps import SessionDep, TiersDep, UnitOfWorkRoute, require_admin
 from api.parameters import storable_parameters
 from api.routes.usage import usage_object
 from api.schemas import (
@@ -31,6 +31,7 @@ from videogen.accounts.usage import usage_report
 from videogen.database import utcnow
 
 router = APIRouter(
+    route_class=UnitOfWorkRoute,
     prefix="/v1/admin",
     tags=["admin"],
     dependencies=[Depends(require_admin), Depends(storable_parameters)],

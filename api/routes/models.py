@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from api.deps import ApiKeyDep, RegistryDep, SettingsDep
+from api.deps import ApiKeyDep, RegistryDep, SettingsDep, UnitOfWorkRoute
 from api.parameters import storable_parameters
 from api.schemas import ErrorResponse, ModelList, ModelObject
 from model import ModelSpec
 from videogen.errors import NotFoundError
 
 router = APIRouter(
+    route_class=UnitOfWorkRoute,
     prefix="/v1/models",
     tags=["models"],
     dependencies=[Depends(storable_parameters)],

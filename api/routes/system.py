@@ -16,7 +16,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from api.deps import SettingsDep
+from api.deps import SettingsDep, UnitOfWorkRoute
 from api.schemas import ErrorResponse
 from videogen.database import session_scope, utcnow
 from videogen.errors import ServiceUnavailableError
@@ -24,7 +24,7 @@ from videogen.settings import Settings
 from videogen.videos.stats import job_stats
 from videogen.webhooks.stats import webhook_stats
 
-router = APIRouter(tags=["system"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["system"])
 
 
 # Readiness waits this long for the database at most: a load balancer's probe must get an answer.

@@ -8,12 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import ApiKeyDep, SessionDep, TiersDep
+from api.deps import ApiKeyDep, SessionDep, TiersDep, UnitOfWorkRoute
 from api.parameters import storable_parameters
 from api.schemas import ErrorResponse, UsageBucketObject, UsageObject
 from videogen.accounts.usage import UsageReport, usage_report
 
 router = APIRouter(
+    route_class=UnitOfWorkRoute,
     prefix="/v1/usage",
     tags=["usage"],
     dependencies=[Depends(storable_parameters)],

@@ -10,7 +10,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
-from api.deps import ApiKeyDep, QueuePositionsDep, SessionDep, SettingsDep, StorageDep, SubmitterDep
+from api.deps import (
+    ApiKeyDep,
+    QueuePositionsDep,
+    SessionDep,
+    SettingsDep,
+    StorageDep,
+    SubmitterDep,
+    UnitOfWorkRoute,
+    commit_when_done,
+)
 from api.parameters import IdempotencyKey, storable_parameters
 from api.request_bodies import read_create_body
 from api.schemas import ErrorResponse, VideoCreateRequest, VideoDeleted, VideoList, VideoObject, VideoRemixRequest
@@ -26,6 +35,7 @@ from videogen.videos.queue_positions import QueuePositions
 from videogen.videos.submission import Submission
 
 router = APIRouter(
+    route_class=UnitOfWorkRoute,
     prefix="/v1/videos",
     tags=["videos"],
     dependencies=[Depends(storable_parameters)],
@@ -132,11 +142,11 @@ async def create_video(
     raw = await read_create_body(request)
     video_request = _video_request(VideoCreateRequest.model_validate(raw.fields), raw.upload)
 
-    def submit() -> VideoObject:
+    def submit(session: Session) -> VideoObject:
         submission = submitter.submit(session, api_key, video_request, idempotency_key)
         return _submitted(session, positions, response, submission)
 
-    return await run_in_threadpool(submit)
+    return await run_in_threadpool(commit_when_done(submit), session=session)
 
 
 @router.post(

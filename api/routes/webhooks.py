@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import ApiKeyDep, RateLimiterDep, SecretBoxDep, SessionDep, SettingsDep, WebhookPolicyDep
+from api.deps import ApiKeyDep, RateLimiterDep, SecretBoxDep, SessionDep, SettingsDep, UnitOfWorkRoute, WebhookPolicyDep
 from api.parameters import storable_parameters
 from api.schemas import (
     ErrorResponse,
@@ -36,6 +36,7 @@ from videogen.webhooks.sender import WebhookSender
 from videogen.webhooks.tables import WebhookDelivery
 
 router = APIRouter(
+    route_class=UnitOfWorkRoute,
     tags=["webhooks"],
     dependencies=[Depends(storable_parameters)],
     responses={code: {"model": ErrorResponse} for code in (400, 401, 403, 404)},
