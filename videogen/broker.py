@@ -56,6 +56,8 @@ def make_celery(settings: Settings) -> Celery:
             # kombu's default is ./control, relative to whatever directory the process started in.
             "control_folder": str(folder / "control"),
             "store_processed": False,
+            # kombu's virtual Transport sleeps this long after every empty poll (its default: 1 s).
+            "polling_interval": settings.embedded_broker_poll_seconds,
         }
     app.conf.update(
         broker_transport_options=transport_options,
