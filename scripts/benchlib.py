@@ -48,7 +48,7 @@ from cli.processes import upgrade_database
 from videogen.accounts.api_keys import create_api_key
 from videogen.accounts.organizations import create_organization
 from videogen.accounts.tiers import TierCatalog
-from videogen.database import get_engine, session_scope
+from videogen.database import get_engine, session_scope, utcnow
 from videogen.ids import new_id
 from videogen.settings import Settings
 from videogen.videos.tables import VideoStatus
@@ -248,8 +248,6 @@ def video_values(organization_id: str, status: VideoStatus = VideoStatus.QUEUED,
     """The columns of one ``videos`` row as the API would have written it for a small
     hunyuanvideo-tiny request, for ``session.add(Video(**values))`` or a bulk ``insert(Video)``.
     Completed rows get their outcome (keys, size, times) filled in."""
-    from videogen.database import utcnow
-
     now = utcnow()
     values: dict[str, Any] = {
         "id": new_id("video"),
