@@ -15,11 +15,12 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from cryptography.fernet import Fernet
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from model import ModelRegistry
 from videogen.accounts.api_keys import CreatedKey, create_api_key
+from videogen.accounts.standing import start_of_utc_day
 from videogen.accounts.tables import Organization, OrganizationStatus
 from videogen.accounts.tiers import Tier, TierCatalog
 from videogen.database import Base, utcnow
@@ -165,7 +166,27 @@ def make_video(
     )
     session.add(video)
     session.flush()
+    _count_in_standing(session, org, video)
     return video
+
+
+def _count_in_standing(session: Session, org: Organization, video: Video) -> None:
+    """What admission and the job's transitions would have counted for a video made in this state
+    (``videogen.accounts.standing``)."""
+    today = start_of_utc_day(utcnow())
+    billed_today = video.status.is_billed and video.created_at >= today
+    counted_day = Organization.usage_day == today
+    session.execute(
+        update(Organization)
+        .where(Organization.id == org.id)
+        .values(
+            active_jobs=Organization.active_jobs + (1 if video.status.is_active else 0),
+            usage_day=today,
+            usage_day_seconds=case((counted_day, Organization.usage_day_seconds), else_=0.0)
+            + (video.duration_seconds if billed_today else 0.0),
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def make_endpoint(

@@ -374,3 +374,58 @@ def test_a_request_at_the_tiers_limits_is_allowed(
     tier_limit: dict[str, Any], request_overrides: dict[str, Any]
 ) -> None:
     check_tier(make_tier(**tier_limit), tiny_params(**request_overrides))  # raises if refused
+
+
+# --- the standing admission reads: kept with the jobs' own transitions -----------------------------
+
+
+def standing_of(session: Session, org: Organization) -> tuple[int, float]:
+    session.expire_all()
+    row = session.get(Organization, org.id)
+    assert row is not None
+    return row.active_jobs, row.usage_day_seconds
+
+
+def test_a_job_that_ends_frees_its_place_and_a_failed_one_its_seconds(
+    session: Session, org: Organization, api_key: ApiKey
+) -> None:
+    tier = make_tier(max_concurrent_jobs=2, video_seconds_per_day=6)
+    first, second = (submit(session, api_key, tier, seconds="2").video for _ in range(2))
+    with pytest.raises(RateLimitError):
+        submit(session, api_key, tier, seconds="2")
+
+    assert jobs.claim(session, first.id, "gpu-1")
+    assert jobs.complete(session, first.id, attempt=1, video_key="v", thumbnail_key="t", video_bytes=1, retention=TTL)
+    session.commit()
+    third = submit(session, api_key, tier, seconds="2").video  # first's place
+    assert standing_of(session, org) == (2, pytest.approx(6.0))
+
+    assert jobs.claim(session, second.id, "gpu-1")
+    assert jobs.fail(session, second.id, "boom", "it failed")
+    assert jobs.cancel(session, third.id)
+    session.commit()
+    assert standing_of(session, org) == (0, pytest.approx(2.0))  # only the completed job is billed
+    submit(session, api_key, tier, seconds="4")  # so 4 s more fit in the day's 6...
+    with pytest.raises(QuotaExceededError):
+        submit(session, api_key, tier, seconds="2")  # ...and not a second more
+
+
+def test_the_standing_is_what_the_videos_table_says(session: Session, org: Organization, api_key: ApiKey) -> None:
+    """The counters are running totals of the videos table: after any mix of outcomes they match a
+    count of the rows (what the migration that introduced them computed)."""
+    tier = make_tier(max_concurrent_jobs=100, video_seconds_per_day=1000)
+    videos = [submit(session, api_key, tier, seconds="1").video for _ in range(8)]
+    for video in videos[:5]:
+        assert jobs.claim(session, video.id, "gpu-1")
+    jobs.complete(session, videos[0].id, attempt=1, video_key="v", thumbnail_key="t", video_bytes=1, retention=TTL)
+    jobs.fail(session, videos[1].id, "boom", "it failed")
+    jobs.cancel(session, videos[2].id)
+    jobs.cancel(session, videos[5].id)
+    jobs.requeue(session, videos[3].id, attempt=1, silent_since=utcnow())
+    assert not jobs.cancel(session, videos[0].id)  # already over: counted once
+    session.commit()
+
+    rows = session.scalars(select(Video).where(Video.organization_id == org.id)).all()
+    active = sum(v.status.is_active for v in rows)
+    billed = sum(v.duration_seconds for v in rows if v.status.is_billed)
+    assert standing_of(session, org) == (active, pytest.approx(billed))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from videogen.database import Base, StatusColumn, utcnow
@@ -42,6 +42,13 @@ class Organization(Base):
     # Bumped at the start of every admission: the row lock it takes serializes one organization's
     # submissions on PostgreSQL and SQLite alike, which makes concurrency and quota checks exact.
     admission_seq: Mapped[int] = mapped_column(Integer, server_default="0")
+    # What admission checks, kept with the lock it takes (``videogen.videos.admission``), so that a
+    # submission costs the same however many jobs the organization has: its jobs queued or running,
+    # and the billed seconds of the jobs it submitted on ``usage_day`` (a UTC day's start). Moved in
+    # the transactions that admit a job or end one (``videogen.videos.jobs.transition``).
+    active_jobs: Mapped[int] = mapped_column(Integer, server_default="0")
+    usage_day: Mapped[datetime | None] = mapped_column(default=None)
+    usage_day_seconds: Mapped[float] = mapped_column(Float, server_default="0")
 
     api_keys: Mapped[list[ApiKey]] = relationship(back_populates="organization")
 

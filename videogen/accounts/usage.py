@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from videogen.accounts.standing import start_of_utc_day
 from videogen.accounts.tables import Organization
 from videogen.accounts.tiers import Tier
 from videogen.database import utcnow
@@ -92,10 +93,6 @@ def usage_report(session: Session, org: Organization, tier: Tier, start: date | 
         else billed_video_seconds(session, org.id, day_start),
         daily_quota=tier.video_seconds_per_day,
     )
-
-
-def start_of_utc_day(now: datetime) -> datetime:
-    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def billed_video_seconds(session: Session, organization_id: str, since: datetime) -> float:

@@ -14,7 +14,8 @@ messages, racing cancels and two reconcilers harmless without locks. Moves decid
 read (the reconciler's "this worker is dead") also name what they read, the attempt and its last
 heartbeat, so they change nothing once the job has moved on since. The winner also records the
 webhook event of the new state in the same transaction (``videogen.webhooks.events``), so every state a
-client can be told about is told exactly when it is committed.
+client can be told about is told exactly when it is committed. A job that ends is likewise taken
+off its organization's standing (``videogen.accounts.standing``) in the same transaction.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
+from videogen.accounts import standing
 from videogen.accounts.tables import Organization, OrganizationStatus
 from videogen.database import rows_affected, utcnow
 from videogen.videos.tables import Video, VideoStatus
@@ -68,10 +70,21 @@ def transition(
         conditions.append(Video.attempts == attempt)
     if silent_since is not None:
         conditions.append(Video.heartbeat_at <= silent_since)
-    result = session.execute(
-        update(Video).where(*conditions).values(status=to, **values).execution_options(synchronize_session=False)
-    )
-    moved = rows_affected(result) == 1
+    change = update(Video).where(*conditions).values(status=to, **values).execution_options(synchronize_session=False)
+    if to.is_terminal:
+        # The job ends: its organization has one active job fewer (and a failed or cancelled job
+        # bills nothing), counted in this transaction (``videogen.accounts.standing``).
+        ended = session.execute(
+            change.returning(Video.organization_id, Video.created_at, Video.duration_seconds)
+        ).one_or_none()
+        moved = ended is not None
+        if ended is not None:
+            organization_id, submitted_at, seconds = ended
+            standing.count_ended(
+                session, organization_id, submitted_at=submitted_at, seconds=seconds, billed=to.is_billed
+            )
+    else:
+        moved = rows_affected(session.execute(change)) == 1
     if moved and to in events.EVENT_FOR_STATUS:
         # The outbox: the event and its deliveries commit, or roll back, with the change itself.
         events.record_video_event(session, video_id, events.EVENT_FOR_STATUS[to])

@@ -58,8 +58,6 @@ class Video(Base):
         Index("ix_videos_status_model", "status", "model"),
         # What an organization was billed today (admission's quota, usage).
         Index("ix_videos_org_created", "organization_id", "created_at"),
-        # An organization's active jobs (admission's concurrency limit).
-        Index("ix_videos_org_status", "organization_id", "status"),
         # Queued jobs no nudge went out for (normally none): the reconciler sends them.
         Index("ix_videos_unsent", "created_at", postgresql_where=UNSENT_PREDICATE, sqlite_where=UNSENT_PREDICATE),
         # Stored files by expiry: the purge of expired assets.
