@@ -26,6 +26,7 @@ import logging
 from collections.abc import Callable
 
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from videogen.errors import RequestTooLargeError, ServiceUnavailableError, VideogenError
@@ -171,6 +172,10 @@ class LastResort:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except ClientDisconnect:
+            # The client hung up while its body was being read (a load generator stopping, a
+            # browser tab closed): nobody is left to answer, and nothing went wrong here.
+            log.debug("%s %s: the client disconnected before its request was read", scope.get("method"), scope["path"])
         except Exception as exc:  # noqa: BLE001 - this is the one place that answers for everything
             error = self.classify(exc)
             if error.status_code >= 500 and not isinstance(error, ServiceUnavailableError):

@@ -11,7 +11,9 @@ videos these tests create stay queued.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -373,3 +375,45 @@ def test_the_daily_quota_counts_what_is_rendered(api: InProcessApi) -> None:
         assert http.get("/v1/usage").json()["today"]["video_seconds_remaining"] == 0
         second = http.post("/v1/videos", json={"prompt": "a cat", "seconds": "0.05", "fps": 8})
         assert_error(second, 429, "insufficient_quota", "quota_exceeded")
+
+
+def test_a_client_that_hangs_up_mid_body_is_not_logged_as_an_error(
+    api: InProcessApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A load generator stopping, or a closed tab, leaves requests half read: nothing went wrong
+    here, and the log must not cry "unhandled error" once per connection."""
+    sent: list[dict[str, Any]] = []
+    arriving = iter(
+        [{"type": "http.request", "body": b'{"prompt": "half a', "more_body": True}, {"type": "http.disconnect"}]
+    )
+
+    async def receive() -> dict[str, Any]:
+        return next(arriving)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/videos",
+        "raw_path": b"/v1/videos",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"authorization", f"Bearer {api.api_key}".encode()),
+            (b"content-type", b"application/json"),
+            (b"content-length", b"1000"),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    with caplog.at_level(logging.WARNING):
+        asyncio.run(api.app(scope, receive, send))
+
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    assert not [m for m in sent if m["type"] == "http.response.start" and m["status"] >= 500]
