@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
+from starlette.responses import Response
 
 from api.schemas import (
     AccessRequestObject,
@@ -21,6 +22,23 @@ from videogen.accounts.tiers import Tier
 from videogen.webhooks.tables import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
 
 ListT = TypeVar("ListT", bound=BaseModel)
+
+
+class ModelResponse(Response):
+    """A pydantic model as JSON, encoded once by pydantic's own encoder.
+
+    A route that returns one (its ``response_model`` still documents it) skips FastAPI's handling
+    of a returned object: validating it again against the response model (for a plain ``def``
+    endpoint, one more hand-off to a worker thread), converting it to plain data, then encoding
+    that with ``json``. The hot paths (polling and listing videos) return these.
+    """
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        if not isinstance(content, BaseModel):
+            raise TypeError(f"ModelResponse renders pydantic models, not {type(content).__name__}")
+        return content.model_dump_json().encode()
 
 
 def cursor_list(list_type: type[ListT], data: list[Any], has_more: bool) -> ListT:

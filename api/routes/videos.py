@@ -23,7 +23,7 @@ from api.deps import (
 from api.parameters import IdempotencyKey, storable_parameters
 from api.request_bodies import read_create_body
 from api.schemas import ErrorResponse, VideoCreateRequest, VideoDeleted, VideoList, VideoObject, VideoRemixRequest
-from api.serializers import cursor_list
+from api.serializers import ModelResponse, cursor_list
 from videogen.errors import InvalidRequestError, NotFoundError
 from videogen.settings import Settings
 from videogen.storage import ObjectNotFoundError
@@ -99,13 +99,13 @@ def _video_request(body: VideoCreateRequest, upload: bytes | None) -> VideoReque
     return VideoRequest(**fields, input_reference=reference)
 
 
-def _submitted(session: Session, positions: QueuePositions, response: Response, submission: Submission) -> VideoObject:
+def _submitted(session: Session, positions: QueuePositions, submission: Submission) -> ModelResponse:
     """A create's or remix's answer: the video, the rate-limit headers, and whether an
     Idempotency-Key replayed an earlier request."""
-    response.headers.update(submission.rate_limit.headers())
+    headers = submission.rate_limit.headers()
     if submission.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return service.describe(session, submission.video, positions)
+        headers["Idempotent-Replayed"] = "true"
+    return ModelResponse(service.describe(session, submission.video, positions), headers=headers)
 
 
 _CREATE_BODY_SCHEMA = {"$ref": "#/components/schemas/VideoCreateRequest"}
@@ -132,19 +132,18 @@ _CREATE_BODY_SCHEMA = {"$ref": "#/components/schemas/VideoCreateRequest"}
 )
 async def create_video(
     request: Request,
-    response: Response,
     submitter: SubmitterDep,
     session: SessionDep,
     positions: QueuePositionsDep,
     api_key: ApiKeyDep,
     idempotency_key: IdempotencyKey = None,
-) -> VideoObject:
+) -> Response:
     raw = await read_create_body(request)
     video_request = _video_request(VideoCreateRequest.model_validate(raw.fields), raw.upload)
 
-    def submit(session: Session) -> VideoObject:
+    def submit(session: Session) -> ModelResponse:
         submission = submitter.submit(session, api_key, video_request, idempotency_key)
-        return _submitted(session, positions, response, submission)
+        return _submitted(session, positions, submission)
 
     return await run_in_threadpool(commit_when_done(submit), session=session)
 
@@ -158,15 +157,14 @@ async def create_video(
 def remix_video(
     video_id: str,
     body: VideoRemixRequest,
-    response: Response,
     submitter: SubmitterDep,
     session: SessionDep,
     positions: QueuePositionsDep,
     api_key: ApiKeyDep,
     idempotency_key: IdempotencyKey = None,
-) -> VideoObject:
+) -> Response:
     submission = submitter.remix(session, api_key, video_id, body.prompt, idempotency_key)
-    return _submitted(session, positions, response, submission)
+    return _submitted(session, positions, submission)
 
 
 @router.get("", response_model=VideoList, summary="List videos")
@@ -177,14 +175,16 @@ def list_videos(
     after: Annotated[str | None, Query(description="Cursor: the id of the last video of the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     order: Annotated[Literal["asc", "desc"], Query()] = "desc",
-) -> VideoList:
+) -> Response:
     page = service.list_videos(session, api_key.organization_id, after=after, limit=limit, order=order)
-    return cursor_list(VideoList, service.describe_all(session, page.items, positions), page.has_more)
+    return ModelResponse(cursor_list(VideoList, service.describe_all(session, page.items, positions), page.has_more))
 
 
 @router.get("/{video_id}", response_model=VideoObject, summary="Retrieve a video")
-def retrieve_video(video_id: str, session: SessionDep, positions: QueuePositionsDep, api_key: ApiKeyDep) -> VideoObject:
-    return service.describe(session, service.get_video(session, api_key.organization_id, video_id), positions)
+def retrieve_video(video_id: str, session: SessionDep, positions: QueuePositionsDep, api_key: ApiKeyDep) -> Response:
+    return ModelResponse(
+        service.describe(session, service.get_video(session, api_key.organization_id, video_id), positions)
+    )
 
 
 @router.delete("/{video_id}", response_model=VideoDeleted, summary="Delete a video (cancels it if still running)")

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import BindParameter, Select, select, update
 from sqlalchemy.orm import Session
 
 from videogen.accounts import standing
@@ -231,7 +231,7 @@ def cancel(session: Session, video_id: str) -> bool:
 QUEUE_ORDER = (Video.priority.desc(), Video.id.asc())
 
 
-def runnable_jobs(model: str | None = None) -> Select[str]:
+def runnable_jobs(model: str | BindParameter[str] | None = None) -> Select[str]:
     """Queued jobs that a worker may take (of ``model``, or of every model): not deleted, their
     organization active."""
     query = select(Video.id).where(

@@ -31,7 +31,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Integer, bindparam
 from sqlalchemy.orm import Session
 
 from videogen.videos import jobs
@@ -145,9 +145,16 @@ class QueuePositions:
                 self._refreshing.discard(model)
 
 
+# Built once (a poll of a queued video runs one of them): the model's queue in the order workers
+# take it, all of it or its head. Both are scans of ``ix_videos_queue``.
+_QUEUE = jobs.runnable_jobs(bindparam("model")).with_only_columns(Video.priority, Video.id).order_by(*jobs.QUEUE_ORDER)
+_QUEUE_HEAD = _QUEUE.limit(bindparam("limit", type_=Integer))
+
+
 def _read_queue(session: Session, model: str, limit: int | None = None) -> list[QueueKey]:
-    """The model's runnable queue in the order workers take it (its first ``limit`` jobs): an
-    index-only scan of ``ix_videos_queue``."""
-    query = jobs.runnable_jobs(model).with_only_columns(Video.priority, Video.id)
-    rows = session.execute(query.order_by(*jobs.QUEUE_ORDER).limit(limit)).all()
+    """The model's runnable queue in the order workers take it (its first ``limit`` jobs)."""
+    if limit is None:
+        rows = session.execute(_QUEUE, {"model": model}).all()
+    else:
+        rows = session.execute(_QUEUE_HEAD, {"model": model, "limit": limit}).all()
     return [queue_key(priority, video_id) for priority, video_id in rows]
