@@ -1,24 +1,24 @@
 """Whether an organization may start one more job, decided exactly, then the job itself.
 
-Each admission runs in one transaction that begins by bumping the organization's
-``admission_seq`` and reading its standing (``videogen.accounts.standing``) in the same statement.
-That write takes the organization's row lock on PostgreSQL and the database write lock on SQLite,
-so one organization's submissions are checked one at a time: 50 concurrent requests against a
-limit of 5 admit exactly 5, and an ``Idempotency-Key`` retried concurrently creates one job. Other
-organizations are not held up on PostgreSQL. Admission costs three statements (four with an
-``Idempotency-Key``) however many jobs the organization has.
+Each admission runs in one transaction that bumps the organization's ``admission_seq`` and reads
+its standing (``videogen.accounts.standing``) in the same statement. That write takes the
+organization's row lock on PostgreSQL and the database write lock on SQLite, so one organization's
+submissions are checked one at a time: 50 concurrent requests against a limit of 5 admit exactly 5,
+and an ``Idempotency-Key`` retried concurrently creates one job. Other organizations are not held up
+on PostgreSQL. Admission costs two statements (four with an ``Idempotency-Key``) however many jobs
+the organization has.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from model.spec import Capability
-from videogen.accounts.standing import count_admitted, start_of_utc_day, take
+from videogen.accounts.standing import Standing, count_admitted, start_of_utc_day, take, take_and_count
 from videogen.accounts.tables import ApiKey
 from videogen.accounts.tiers import Tier
 from videogen.database import rows_affected, utcnow
@@ -83,29 +83,52 @@ def admit(
     image: ReferenceImage | None = None,
     remixed_from: str | None = None,
 ) -> Admission:
+    """Admit the job ``params`` describe, or refuse it (429) on the organization's standing.
+
+    Without an ``Idempotency-Key`` the job's row is written first and the organization's lock is
+    taken last, by the one statement that also moves its standing: one organization's concurrent
+    submissions then wait for each other during that statement and the commit only, not during the
+    INSERT. A refusal raises, and the caller's unit of work rolls the row and the counts back. With
+    a key the lock comes first: a retry racing its original must find the original's key.
+    """
     org_id = api_key.organization_id
     now = utcnow()
+    requested = params.rendered_seconds  # what is billed is what is rendered
+    if idempotency_key is None:
+        video = _insert(session, api_key, tier, params, webhook_url, image, remixed_from)
+        _check_standing(tier, take_and_count(session, org_id, requested, now), requested, now)
+        return Admission(video=video, replayed=False)
+
     standing = take(session, org_id, now)
-
-    if idempotency_key is not None:
-        previous = session.scalar(
-            select(IdempotencyKey).where(
-                IdempotencyKey.organization_id == org_id, IdempotencyKey.key == idempotency_key
+    previous = session.scalar(
+        select(IdempotencyKey).where(IdempotencyKey.organization_id == org_id, IdempotencyKey.key == idempotency_key)
+    )
+    if previous is not None and previous.created_at > now - idempotency_ttl:
+        if previous.request_hash != fingerprint:
+            raise ConflictError(
+                "This Idempotency-Key was already used with a different request body.",
+                param="Idempotency-Key",
+                code="idempotency_key_reused",
             )
-        )
-        if previous is not None and previous.created_at > now - idempotency_ttl:
-            if previous.request_hash != fingerprint:
-                raise ConflictError(
-                    "This Idempotency-Key was already used with a different request body.",
-                    param="Idempotency-Key",
-                    code="idempotency_key_reused",
-                )
-            video = session.get(Video, previous.video_id)
-            assert video is not None
-            return Admission(video=video, replayed=True)
-        if previous is not None:  # expired: the key may be used afresh
-            session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == previous.id))
+        replayed = session.get(Video, previous.video_id)
+        assert replayed is not None
+        return Admission(video=replayed, replayed=True)
+    if previous is not None:  # expired: the key may be used afresh
+        session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == previous.id))
 
+    _check_standing(tier, standing, requested, now)
+    video = _insert(session, api_key, tier, params, webhook_url, image, remixed_from)
+    count_admitted(session, org_id, standing, requested, now)
+    session.add(
+        IdempotencyKey(organization_id=org_id, key=idempotency_key, request_hash=fingerprint, video_id=video.id)
+    )
+    session.flush()
+    return Admission(video=video, replayed=False)
+
+
+def _check_standing(tier: Tier, standing: Standing, requested: float, now: datetime) -> None:
+    """429 if one more job of ``requested`` seconds does not fit the organization's ``standing``
+    (as it was before this job)."""
     if standing.active_jobs >= tier.max_concurrent_jobs:
         raise RateLimitError(
             f"Your organization has {standing.active_jobs} jobs queued or running; your tier ({tier.name}) allows "
@@ -113,18 +136,25 @@ def admit(
             retry_after=CONCURRENCY_RETRY_AFTER_SECONDS,
             code="concurrency_limit_exceeded",
         )
-
-    day_start = start_of_utc_day(now)
     used = standing.billed_seconds_today
-    requested = params.rendered_seconds  # what is billed is what is rendered
     if used + requested > tier.video_seconds_per_day:
-        reset = day_start + timedelta(days=1)
+        reset = start_of_utc_day(now) + timedelta(days=1)
         raise QuotaExceededError(
             f"This request ({requested:g} s) would exceed your daily quota of {tier.video_seconds_per_day:g} "
             f"video-seconds ({used:g} used today). The quota resets at {reset.isoformat()}.",
             retry_after=(reset - now).total_seconds(),
         )
 
+
+def _insert(
+    session: Session,
+    api_key: ApiKey,
+    tier: Tier,
+    params: VideoParameters,
+    webhook_url: str | None,
+    image: ReferenceImage | None,
+    remixed_from: str | None,
+) -> Video:
     video = _new_video(api_key, params, tier, webhook_url)
     video.remixed_from_video_id = remixed_from
     if image is not None:
@@ -134,13 +164,7 @@ def admit(
         video.input_fit = image.fit.value
     session.add(video)
     session.flush()
-    count_admitted(session, org_id, standing, requested, now)
-    if idempotency_key is not None:
-        session.add(
-            IdempotencyKey(organization_id=org_id, key=idempotency_key, request_hash=fingerprint, video_id=video.id)
-        )
-        session.flush()
-    return Admission(video=video, replayed=False)
+    return video
 
 
 def _new_video(api_key: ApiKey, params: VideoParameters, tier: Tier, webhook_url: str | None) -> Video:
