@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import func, update
+from sqlalchemy import Table, bindparam, func, update
 from sqlalchemy.orm import Session
 
 from videogen import broker
@@ -34,13 +35,17 @@ def dispatch_generation(settings: Settings, video_id: str, model: str) -> bool:
     return broker.send(settings, broker.GENERATE_TASK, video_id, broker.queue_for_model(model))
 
 
+# Built once, on the table: every submission runs it.
+_videos = cast(Table, Video.__table__)
+_MARK_DISPATCHED = (
+    update(_videos)
+    .where(_videos.c.id.in_(bindparam("video_ids", expanding=True)))
+    .values(dispatched_at=bindparam("now"))
+)
+
+
 def mark_dispatched(session: Session, video_ids: Sequence[str]) -> None:
-    session.execute(
-        update(Video)
-        .where(Video.id.in_(list(video_ids)))
-        .values(dispatched_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(_MARK_DISPATCHED, {"video_ids": list(video_ids), "now": utcnow()})
 
 
 def dispatch_after_commit(session: Session, jobs: Sequence[tuple[str, str]]) -> None:
