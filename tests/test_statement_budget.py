@@ -29,7 +29,7 @@ SMALL = {"prompt": "a lighthouse at dusk", "seconds": "1", "size": "256x256"}
 GET_COMPLETED = (2, 1)  # the key with its organization; the video
 GET_QUEUED = (3, 1)  # ...and the head of its model's queue, for an exact position near it
 LIST_PAGE = (3, 1)  # the key; the page; the head of the queue, once for all of the page's queued videos
-CREATE = (5, 1)  # the key; admission (the row, then the lock that moves the standing); its nudge; its position
+CREATE = (4, 1)  # the key; admission (the row, written as nudged, then the lock that moves the standing); its position
 
 
 @dataclass

@@ -34,7 +34,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_videos_queue",
         "videos",
-        ["model", sa.desc(sa.column("priority")), "id", "organization_id"],
+        ["model", sa.desc(sa.column("priority")), "id", "organization_id", "dispatched_at"],
         postgresql_where=QUEUED,
         sqlite_where=QUEUED,
     )

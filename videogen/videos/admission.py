@@ -82,6 +82,7 @@ def admit(
     webhook_url: str | None = None,
     image: ReferenceImage | None = None,
     remixed_from: str | None = None,
+    nudged_at: datetime | None = None,
 ) -> Admission:
     """Admit the job ``params`` describe, or refuse it (429) on the organization's standing.
 
@@ -90,12 +91,13 @@ def admit(
     submissions then wait for each other during that statement and the commit only, not during the
     INSERT. A refusal raises, and the caller's unit of work rolls the row and the counts back. With
     a key the lock comes first: a retry racing its original must find the original's key.
+    ``nudged_at`` is written as the row's ``dispatched_at`` (``videogen.videos.dispatch``).
     """
     org_id = api_key.organization_id
     now = utcnow()
     requested = params.rendered_seconds  # what is billed is what is rendered
     if idempotency_key is None:
-        video = _insert(session, api_key, tier, params, webhook_url, image, remixed_from)
+        video = _insert(session, api_key, tier, params, webhook_url, image, remixed_from, nudged_at)
         _check_standing(tier, take_and_count(session, org_id, requested, now), requested, now)
         return Admission(video=video, replayed=False)
 
@@ -117,7 +119,7 @@ def admit(
         session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == previous.id))
 
     _check_standing(tier, standing, requested, now)
-    video = _insert(session, api_key, tier, params, webhook_url, image, remixed_from)
+    video = _insert(session, api_key, tier, params, webhook_url, image, remixed_from, nudged_at)
     count_admitted(session, org_id, standing, requested, now)
     session.add(
         IdempotencyKey(organization_id=org_id, key=idempotency_key, request_hash=fingerprint, video_id=video.id)
@@ -154,9 +156,11 @@ def _insert(
     webhook_url: str | None,
     image: ReferenceImage | None,
     remixed_from: str | None,
+    nudged_at: datetime | None,
 ) -> Video:
     video = _new_video(api_key, params, tier, webhook_url)
     video.remixed_from_video_id = remixed_from
+    video.dispatched_at = nudged_at
     if image is not None:
         video.input_image_sha256 = image.sha256
         video.input_image_bytes = image.bytes

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from videogen.accounts import standing
 from videogen.accounts.tables import Organization, OrganizationStatus
 from videogen.database import rows_affected, utcnow
-from videogen.videos.tables import Video, VideoStatus
+from videogen.videos.tables import QUEUED_PREDICATE, Video, VideoStatus
 from videogen.webhooks import events
 
 ALLOWED_TRANSITIONS: dict[VideoStatus, frozenset[VideoStatus]] = {
@@ -235,8 +235,8 @@ def runnable_jobs(model: str | BindParameter[str] | None = None) -> Select[str]:
     """Queued jobs that a worker may take (of ``model``, or of every model): not deleted, their
     organization active."""
     query = select(Video.id).where(
-        Video.status == VideoStatus.QUEUED,
-        Video.deleted_at.is_(None),
+        # The queue index's own predicate, as SQL text, so that both databases see that it applies.
+        QUEUED_PREDICATE,
         Video.organization_id.not_in(
             select(Organization.id).where(Organization.status != OrganizationStatus.ACTIVE).scalar_subquery()
         ),

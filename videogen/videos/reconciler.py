@@ -4,7 +4,7 @@
   fail it once it has used up ``max_attempts`` (a job that kills its worker every time must not
   loop). Committed before anything is sent, so the nudges below find the requeued jobs.
 - ``queued``, but never sent (the broker refused the nudge, or the process that made the job does
-  not send nudges): send it, in the order workers take jobs and at most ``UNSENT_BATCH`` a round,
+  not send nudges): send it, oldest first and at most ``UNSENT_BATCH`` a round,
   then record the sends in one commit. Nudges that were sent and then lost (a flushed broker) are
   found by comparing queue depths instead (``videogen.videos.dispatch.resend_lost_nudges``): a job
   that merely waits long, behind a long queue, is never sent twice.
@@ -32,7 +32,7 @@ from videogen.storage import Storage
 from videogen.videos import jobs
 from videogen.videos.assets import delete_attempts
 from videogen.videos.dispatch import mark_dispatched
-from videogen.videos.tables import Video, VideoStatus
+from videogen.videos.tables import UNSENT_PREDICATE, Video, VideoStatus
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +88,8 @@ def reconcile(
     unsent = session.execute(
         jobs.runnable_jobs()
         .add_columns(Video.model)
-        .where(Video.dispatched_at.is_(None), Video.created_at < now - FIRST_SEND_GRACE)
-        .order_by(*jobs.QUEUE_ORDER)
+        .where(UNSENT_PREDICATE, Video.created_at < now - FIRST_SEND_GRACE)
+        .order_by(Video.created_at)  # the order of ix_videos_unsent, which holds these jobs only
         .limit(UNSENT_BATCH)
     ).all()
     report.redispatched = [video_id for video_id, model in unsent if dispatch(video_id, model)]

@@ -32,13 +32,14 @@ from model.spec import Capability
 from videogen.accounts.ratelimit import RateLimiter, RateLimitResult, rate_limiter_for
 from videogen.accounts.tables import ApiKey
 from videogen.accounts.tiers import Tier, TierCatalog, load_tiers
+from videogen.database import utcnow
 from videogen.errors import InvalidRequestError, RateLimitError
 from videogen.outbound.url_policy import WebhookURLPolicy, url_policy
 from videogen.settings import Settings
 from videogen.storage import ObjectNotFoundError, Storage, read_bytes, storage_from_settings
 from videogen.videos.admission import admit, check_tier
 from videogen.videos.assets import input_image_key
-from videogen.videos.dispatch import dispatch_after_commit
+from videogen.videos.dispatch import send_after_commit, sends_nudges
 from videogen.videos.parameters import VideoParameters, VideoRequest, resolve_video_parameters
 from videogen.videos.reference_images import (
     ImageLimits,
@@ -254,6 +255,8 @@ class VideoSubmitter:
             webhook_url=webhook_url,
             image=image,
             remixed_from=remixed_from,
+            # Written as nudged with the row when this process sends the nudge after the commit.
+            nudged_at=utcnow() if sends_nudges() else None,
         )
         video = admission.video
         if not admission.replayed:
@@ -264,5 +267,5 @@ class VideoSubmitter:
                 self.storage.put_bytes(key, image.png, "image/png")
                 video.input_image_key = key
                 session.flush()
-            dispatch_after_commit(session, [(video.id, video.model)])
+            send_after_commit(session, [(video.id, video.model)])
         return Submission(video=video, replayed=admission.replayed, rate_limit=rate)

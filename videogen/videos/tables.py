@@ -130,13 +130,15 @@ class Video(Base):
 
 # The queue, in the order workers take it (highest priority, then oldest): claim_next, queue
 # positions, lost nudges. Declared on the mapped columns because the sort order is part of it; the
-# organization is carried along so that skipping suspended organizations needs no table read.
+# organization and the nudge's time are carried along so that skipping suspended organizations and
+# counting the nudged jobs (the reconciler) need no table read.
 Index(
     "ix_videos_queue",
     Video.model,
     Video.priority.desc(),
     Video.id,
     Video.organization_id,
+    Video.dispatched_at,
     postgresql_where=QUEUED_PREDICATE,
     sqlite_where=QUEUED_PREDICATE,
 )
