@@ -239,3 +239,14 @@ def test_a_stale_snapshot_is_refreshed_in_the_background_while_clients_poll(sess
         assert position == 10, "a deep position is the old snapshot's until the new one is in"
         assert time.monotonic() < deadline, "the snapshot was never refreshed"
         time.sleep(0.05)
+
+
+def test_near_the_head_a_position_never_waits_for_the_snapshot(session: Session) -> None:
+    """Only positions read from the snapshot need it fresh: in a short queue the head answers alone,
+    however stale the snapshot (here, one that may not be reused at all)."""
+    videos = queue_of(session, 5)
+    positions = QueuePositions(exact_within=10, max_age_seconds=0)
+    positions.of(session, videos)  # the process's first snapshot
+    with statements_counted(session) as statements:
+        assert positions.of(session, videos) == {v.id: i + 1 for i, v in enumerate(videos)}
+    assert len(statements) == 1
