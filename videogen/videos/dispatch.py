@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, bindparam, func, update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.orm import Session
 
 from videogen import broker
@@ -72,39 +72,39 @@ def send_after_commit(session: Session, jobs: Sequence[tuple[str, str]]) -> None
     after_commit(session, lambda: _send(settings, pending))
 
 
+# Nudges re-sent per model and round once a broker is seen to have lost them.
+LOST_BATCH = 1000
+
+
 def resend_lost_nudges(
     session: Session,
     settings: Settings,
     *,
     depth: Callable[[str], int | None],
     grace: timedelta = NUDGE_GRACE,
+    batch: int = LOST_BATCH,
     now: datetime | None = None,
 ) -> list[str]:
-    """Re-send the nudges a broker has lost, model by model, as soon as it is seen to have lost them.
+    """Re-send the nudges a broker has lost, model by model, as soon as they are missed.
 
-    Every runnable queued job should have a nudge waiting in its model's queue (a worker that is
-    running a job holds that job's message, not another's). A queue that holds fewer messages than
-    there are such jobs, counting only jobs nudged more than ``grace`` ago so that a nudge still on
-    its way is not counted as lost, was flushed or restarted empty: the difference is sent again,
-    for the jobs that ``claim_next`` will take first. ``depth(queue)`` is None when the broker
-    cannot be asked, and then nothing is sent. One count a round per model served
-    (``settings.models``), read from the queue index alone; job ids are read only for a queue that
-    lost nudges. This is the one step whose cost grows with the queue (not with the jobs kept): a
-    few milliseconds per 10,000 queued jobs. A batch job: it records the sends and commits.
+    Every runnable queued job should have a nudge waiting in its model's queue. Nudges only wake
+    workers (any nudge makes a worker claim the best job), so lost ones are missed only when the
+    queue is *empty* while runnable jobs nudged more than ``grace`` ago are still queued (a nudge
+    on its way is not taken for lost): a flushed or restarted broker, or a queue drained of the
+    nudges that survived a partial loss. Then up to ``batch`` jobs are nudged again, those
+    ``claim_next`` takes first. A queue that still holds nudges is left alone: its workers have
+    work, and whatever it lost is made up once it drains. So a round costs one broker call per model
+    served and, only for an empty queue, one short read of the queue index; never a count of the
+    queue. ``depth(queue)`` is None when the broker cannot be asked, and then nothing is sent. A
+    batch job: it records the sends and commits.
     """
     now = now or utcnow()
     nudged = (Video.dispatched_at.is_not(None)) & (Video.dispatched_at < now - grace)
     sent: list[str] = []
     for model in settings.models:
-        count = session.scalar(jobs.runnable_jobs(model).with_only_columns(func.count()).where(nudged)) or 0
-        if count == 0:
+        if depth(broker.queue_for_model(model)) != 0:
             continue
-        held = depth(broker.queue_for_model(model))
-        if held is None or held >= count:
-            continue
-        lost = session.scalars(
-            jobs.runnable_jobs(model).where(nudged).order_by(*jobs.QUEUE_ORDER).limit(count - held)
-        ).all()
+        lost = session.scalars(jobs.runnable_jobs(model).where(nudged).order_by(*jobs.QUEUE_ORDER).limit(batch)).all()
         sent += [v for v in lost if dispatch_generation(settings, v, model)]
     if sent:
         mark_dispatched(session, sent)
