@@ -32,7 +32,7 @@ machine's noise (it is shared, and has 2 cores) hits both alike. Then:
   ``admission.admit`` + commit for the busy organization (the jobs are deleted afterwards), and
   reconciler rounds as ``videogen.housekeeping.reconcile_once`` runs them (a broker that holds every
   nudge, no lost jobs: what a healthy deployment pays every interval), step by step and whole, and
-  the queue snapshot read (once a second at most, in the background: it costs as much as the queue,
+  the queue snapshot read (at most every 5 s, in the background: it costs as much as the queue,
   by design, so it is shown but not held to the goal). Medians.
 
 The ratio is how much slower the big table is: time per call (or p99) at the size over time per
@@ -417,7 +417,7 @@ def reconciler_samples(target: Target, calls: int) -> Samples:
 
 def snapshot_samples(target: Target, calls: int) -> Samples:
     """The queue snapshot read (``queue_positions._read_queue`` of the biggest queue, whole): at
-    most once a second per API process, in the background."""
+    most every QUEUE_SNAPSHOT_MAX_AGE_SECONDS (5 s) per API process, in the background."""
     times: list[float] = []
     with get_sessionmaker(target.url)() as session:
         for _ in range(calls):
@@ -425,11 +425,11 @@ def snapshot_samples(target: Target, calls: int) -> Samples:
             _read_queue(session, benchdata.MODELS[0])
             times.append(time.perf_counter() - started)
             session.rollback()
-    return {"queue snapshot read (background, <= 1/s)": times}
+    return {"queue snapshot read (background, <= 1 per 5 s)": times}
 
 
 # What is shown but not held to the goal, and why.
-INFORMATIONAL = {"queue snapshot read (background, <= 1/s)": "O(queue) by design"}
+INFORMATIONAL = {"queue snapshot read (background, <= 1 per 5 s)": "O(queue) by design"}
 
 PROBES: list[tuple[Callable[[Target, int], Samples], str]] = [
     (claim_samples, "claims"),
