@@ -220,7 +220,8 @@ HOT_QUERIES = [
     HotQuery(
         "queue positions",
         "videogen.videos.queue_positions._read_queue (QueuePositions.of)",
-        "the head: per poll of a queued video (or page) near the head; the snapshot: in the background, at most every QUEUE_SNAPSHOT_MAX_AGE_SECONDS (5 s) per process, while polls read deep positions",
+        "the head: per poll of a queued video (or page) near the head; the snapshot: in the background, at "
+        "most every QUEUE_SNAPSHOT_MAX_AGE_SECONDS (5 s) per process, while polls read deep positions",
         _positions_near_head,
         keep=None,
         labels=("snapshot (the whole queue, in the background)", "head (the first 2 x QUEUE_POSITION_EXACT_WITHIN)"),
