@@ -30,7 +30,7 @@ from videogen.accounts.api_keys import authenticate, record_use
 from videogen.accounts.ratelimit import RateLimiter
 from videogen.accounts.tables import ApiKey
 from videogen.accounts.tiers import TierCatalog
-from videogen.database import get_sessionmaker
+from videogen.database import discard, finish, get_sessionmaker
 from videogen.errors import AuthenticationError, PermissionDeniedError
 from videogen.outbound.url_policy import WebhookURLPolicy
 from videogen.secret_box import SecretBox
@@ -91,29 +91,12 @@ async def get_session(settings: Annotated[Settings, Depends(get_settings)]) -> A
         yield session
     except BaseException:
         if session.in_transaction():
-            await run_in_threadpool(_discard, session)
+            await run_in_threadpool(discard, session)
         raise
     if session.in_transaction():
-        await run_in_threadpool(_commit, session)
+        await run_in_threadpool(finish, session)
     else:
         session.close()  # no transaction: nothing to send, no connection held
-
-
-def _commit(session: Session) -> None:
-    try:
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-
-
-def _discard(session: Session) -> None:
-    try:
-        session.rollback()
-    finally:
-        session.close()
 
 
 def commit_when_done(endpoint: Callable[..., Any]) -> Callable[..., Any]:

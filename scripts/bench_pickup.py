@@ -50,6 +50,7 @@ import httpx
 import psutil  # type: ignore[import-untyped]  # no py.typed, and no stubs installed here
 import redis
 import sqlalchemy as sa
+from benchlib import scratch_postgres
 
 from videogen.database import make_engine
 from videogen.settings import Settings
@@ -83,24 +84,7 @@ return 0
 """
 
 
-# --- the services it needs: a scratch PostgreSQL database, a Redis database of its own ----------
-
-
-@contextmanager
-def scratch_postgres(admin_url: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database; dropped afterwards (open connections or not). Yields its URL."""
-    name = f"bench_pickup_{secrets.token_hex(4)}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+# --- the services it needs: a scratch PostgreSQL database (benchlib's), a Redis database of its own
 
 
 @contextmanager
@@ -368,7 +352,7 @@ def main() -> None:
         print(f"building {MODEL} into {models}", flush=True)
         videogen(videogen_env(root, models), "model", "build-tiny", "-m", MODEL)
 
-        postgres = cleanup.enter_context(scratch_postgres(args.postgres_url))
+        postgres = cleanup.enter_context(scratch_postgres(args.postgres_url, prefix="bench_pickup"))
         broker = cleanup.enter_context(private_redis(args.redis_url))
         configurations: list[tuple[str, dict[str, str]]] = [
             ("embedded", {"VIDEOGEN_DATABASE_URL": f"sqlite:///{root / 'embedded' / 'videogen.db'}"}),

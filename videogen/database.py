@@ -215,10 +215,27 @@ def session_scope(database_url: str) -> Iterator[Session]:
     session = get_sessionmaker(database_url)()
     try:
         yield session
+    except BaseException:
+        discard(session)
+        raise
+    finish(session)
+
+
+def finish(session: Session) -> None:
+    """The end of a unit of work that succeeded: commit (rolled back if the commit fails), close."""
+    try:
         session.commit()
     except BaseException:
         session.rollback()
         raise
+    finally:
+        session.close()
+
+
+def discard(session: Session) -> None:
+    """The end of a unit of work that failed: roll back, close."""
+    try:
+        session.rollback()
     finally:
         session.close()
 
