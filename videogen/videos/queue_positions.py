@@ -17,8 +17,8 @@ once per item. So the rank comes in two precisions, both from the queue index
   for it (only the very first, in a process that has none). Deep in the queue the rank may be off
   by the jobs that started, left or arrived in those seconds; it is never computed per item.
 
-A process that nobody polls deep in a queue refreshes nothing. The state is per process and per model, and only
-ever read for ranking: the database stays the source of truth.
+A process that nobody polls deep in a queue refreshes nothing. The state is per process and per
+model, and only ever read for ranking: the database stays the source of truth.
 
 No library keeps an order-statistic index over SQL rows, hence this module.
 """
