@@ -5,10 +5,10 @@ the response is sent, and rolls back if the endpoint raises. Routes never commit
 
 FastAPI runs every plain ``def`` dependency and endpoint in a worker thread, one hand-off each way.
 So what only reads the application's state is ``async def`` (no thread), and the routers'
-``UnitOfWorkRoute`` commits a plain endpoint's unit of work in the endpoint's own thread, right
-after it returns: a request that touches the database costs two hand-offs (authentication, the
-endpoint), and a transaction that holds a lock (admission holds its organization's) is never left
-open while it waits for the event loop to hand it to another thread to commit.
+``UnitOfWorkRoute`` runs a plain endpoint's whole unit of work in the endpoint's own thread: the
+API key is authenticated there, just before the endpoint, and the commit follows right after it. A
+request that touches the database costs one hand-off, and a transaction that holds a lock
+(admission holds its organization's) is never left open while it waits for the event loop.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import functools
 import hmac
 import inspect
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request, Security
@@ -100,11 +101,16 @@ async def get_session(settings: Annotated[Settings, Depends(get_settings)]) -> A
 
 
 def commit_when_done(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-    """``endpoint`` followed, in the same thread, by the commit of the request's session (the one
-    argument that is a ``Session``), if it succeeded; FastAPI reads the signature of the original."""
+    """``endpoint`` in its worker thread as one unit of work: the API key it was presented
+    authenticated first (``PresentedApiKey``), then the endpoint, then the commit of the request's
+    session (the one argument that is a ``Session``) if it succeeded. FastAPI reads the signature
+    of the original."""
 
     @functools.wraps(endpoint)
     def run(*args: Any, **kwargs: Any) -> Any:
+        for name, value in kwargs.items():
+            if isinstance(value, PresentedApiKey):
+                kwargs[name] = value.authenticate()
         result = endpoint(*args, **kwargs)
         for value in kwargs.values():
             if isinstance(value, Session) and value.in_transaction():
@@ -115,16 +121,28 @@ def commit_when_done(endpoint: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class UnitOfWorkRoute(APIRoute):
-    """A route whose plain (``def``) endpoint commits its unit of work in its own worker thread."""
+    """A route whose plain (``def``) endpoint authenticates, works and commits in its own worker
+    thread (``commit_when_done``)."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        if not _is_async(endpoint):
+        if not inspect.iscoroutinefunction(endpoint):
             endpoint = commit_when_done(endpoint)
+        elif any(_depends_on(parameter, present_api_key) for parameter in _parameters(endpoint)):
+            raise TypeError(
+                f"{endpoint.__name__} is async: it must take ApiKeyNowDep (ApiKeyDep is authenticated in the "
+                "worker thread of a plain endpoint)"
+            )
         super().__init__(path, endpoint, **kwargs)
 
 
-def _is_async(endpoint: Callable[..., Any]) -> bool:
-    return inspect.iscoroutinefunction(endpoint)
+def _parameters(endpoint: Callable[..., Any]) -> list[inspect.Parameter]:
+    return list(inspect.signature(endpoint, eval_str=True).parameters.values())
+
+
+def _depends_on(parameter: inspect.Parameter, dependency: Callable[..., Any]) -> bool:
+    return any(
+        getattr(meta, "dependency", None) is dependency for meta in getattr(parameter.annotation, "__metadata__", ())
+    )
 
 
 # "function" scope commits when the endpoint returns, *before* the response is sent: a client
@@ -153,17 +171,45 @@ _API_KEY_SCHEME = HTTPBearer(auto_error=False, scheme_name="ApiKey", description
 _ADMIN_SCHEME = HTTPBearer(auto_error=False, scheme_name="AdminToken", description="The operator's admin token.")
 
 
-def require_api_key(
-    request: Request,
-    session: SessionDep,
-    _: Annotated[HTTPAuthorizationCredentials | None, Security(_API_KEY_SCHEME)] = None,
-) -> ApiKey:
-    key = authenticate(session, _bearer(request))
+def _authenticated(session: Session, secret: str) -> ApiKey:
+    key = authenticate(session, secret)
     # Part of the request's unit of work, committed on its own (at most once a minute per key), so
     # that last_used_at is kept even if the request itself fails later.
     if record_use(session, key):
         session.commit()
     return key
+
+
+def require_api_key(
+    request: Request,
+    session: SessionDep,
+    _: Annotated[HTTPAuthorizationCredentials | None, Security(_API_KEY_SCHEME)] = None,
+) -> ApiKey:
+    """The caller's key, authenticated now (in a worker thread of its own): for ``async`` endpoints,
+    which must refuse a stranger before reading what it sends."""
+    return _authenticated(session, _bearer(request))
+
+
+@dataclass(frozen=True)
+class PresentedApiKey:
+    """An API key as presented, not yet checked: a plain endpoint's ``commit_when_done`` checks it
+    in the endpoint's worker thread, which spares every request a hand-off to a thread of its own."""
+
+    secret: str
+    session: Session
+
+    def authenticate(self) -> ApiKey:
+        return _authenticated(self.session, self.secret)
+
+
+async def present_api_key(
+    request: Request,
+    session: SessionDep,
+    _: Annotated[HTTPAuthorizationCredentials | None, Security(_API_KEY_SCHEME)] = None,
+) -> PresentedApiKey:
+    """A missing or malformed Authorization header is refused here, at once; the key itself is
+    checked in the endpoint's thread."""
+    return PresentedApiKey(_bearer(request), session)
 
 
 async def require_admin(
@@ -183,7 +229,10 @@ async def require_admin(
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StorageDep = Annotated[Storage, Depends(get_storage)]
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
-ApiKeyDep = Annotated[ApiKey, Depends(require_api_key)]
+# A plain endpoint's key, authenticated in its worker thread (``UnitOfWorkRoute`` sees to it that the
+# endpoint receives the ``ApiKey``); an ``async`` endpoint takes ``ApiKeyNowDep``.
+ApiKeyDep = Annotated[ApiKey, Depends(present_api_key)]
+ApiKeyNowDep = Annotated[ApiKey, Depends(require_api_key)]
 TiersDep = Annotated[TierCatalog, Depends(get_tiers)]
 RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
 AdminDep = Annotated[None, Depends(require_admin)]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import (
     ApiKeyDep,
+    ApiKeyNowDep,
     QueuePositionsDep,
     SessionDep,
     SettingsDep,
@@ -135,7 +136,7 @@ async def create_video(
     submitter: SubmitterDep,
     session: SessionDep,
     positions: QueuePositionsDep,
-    api_key: ApiKeyDep,
+    api_key: ApiKeyNowDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     raw = await read_create_body(request)
