@@ -48,7 +48,10 @@ def test_a_delivery_whose_sender_was_killed_is_resent_when_its_lease_ends(
 
 
 def test_a_job_whose_worker_was_killed_is_requeued_and_runs_again(fault: FaultStack, tenant: httpx.Client) -> None:
-    created = tenant.post("/videos", json={**QUICK, "prompt": "its worker dies", "num_inference_steps": 40})
+    # Long enough (a few seconds) that the worker is still rendering when it is killed, however
+    # quickly the poll below sees it start.
+    dying = {**QUICK, "prompt": "its worker dies", "size": "256x256", "num_inference_steps": 200}
+    created = tenant.post("/videos", json=dying)
     video_id = created.json()["id"]
     wait_for(tenant, video_id, lambda v: v["status"] == "in_progress" and v["progress"] > 0, timeout=RECOVERY_DEADLINE)
     with LivenessWatch(fault.root_url) as live:
