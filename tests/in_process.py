@@ -1,8 +1,9 @@
 """The real API application in this process, for tests that send many requests quickly.
 
 ``api.app.create_app`` on a temporary data dir, the way ``videogen dev`` runs it: a database
-migrated by Alembic (SQLite in the data dir, or a PostgreSQL database this module creates), local
-storage, the embedded filesystem broker, no reconciler loop. Its one organization has a tier with
+migrated by Alembic (SQLite in the data dir, or a PostgreSQL one such as
+``tests.helpers.scratch_database`` makes), local storage, the embedded filesystem broker, no
+reconciler loop. Its one organization has a tier with
 limits out of the way and an API key made by the domain, as ``videogen keys create`` makes one.
 No worker runs: jobs stay queued.
 
@@ -19,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import FastAPI
 from starlette.testclient import TestClient
 
@@ -125,18 +125,3 @@ def in_process_api(data_dir: Path, database_url: str | None = None, **overrides:
     finally:
         broker.enable(previous_nudges)
         get_engine(settings.database_url).dispose()
-
-
-@contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
-    """A PostgreSQL database of its own for the duration, dropped afterwards."""
-    name = f"videogen_in_process_{secrets.token_hex(4)}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        yield sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()

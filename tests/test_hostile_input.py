@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,12 +21,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from tests.helpers import assert_error
-from tests.in_process import ADMIN_TOKEN, SMALL_QUOTA_TIER, InProcessApi, in_process_api, postgres_database
+from tests.helpers import assert_error, scratch_database
+from tests.in_process import ADMIN_TOKEN, SMALL_QUOTA_TIER, InProcessApi, in_process_api
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "VIDEOGEN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 NUL = "\x00"
 SURROGATE = "\ud800"  # a lone high surrogate: json.dumps writes it as the escape \ud800
 MANY_DIGITS = "9" * 5000
@@ -41,7 +37,7 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         with in_process_api(data_dir) as api:
             yield api
         return
-    with postgres_database(POSTGRES_ADMIN_URL) as url, in_process_api(data_dir, url) as api:
+    with scratch_database("videogen_in_process") as url, in_process_api(data_dir, url) as api:
         yield api
 
 

@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import event, update
 from starlette.testclient import TestClient
 
-from tests.helpers import POSTGRES_ADMIN_URL
-from tests.in_process import InProcessApi, in_process_api, postgres_database
+from tests.helpers import scratch_database
+from tests.in_process import InProcessApi, in_process_api
 from videogen.database import get_engine, session_scope, utcnow
 from videogen.videos.tables import Video, VideoStatus
 
@@ -52,7 +52,7 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         with in_process_api(data_dir, **settings) as api:
             yield api
         return
-    with postgres_database(POSTGRES_ADMIN_URL) as url, in_process_api(data_dir, url, **settings) as api:
+    with scratch_database("videogen_in_process") as url, in_process_api(data_dir, url, **settings) as api:
         yield api
 
 

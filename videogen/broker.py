@@ -126,9 +126,9 @@ def send(settings: Settings, task: str, subject: str, queue: str, countdown: flo
 def queue_depth(settings: Settings, queue: str) -> int | None:
     """Messages waiting in ``queue`` (not those a worker holds), or None if the broker cannot say.
 
-    The reconciler compares this with the jobs the database says are waiting: a broker that was
-    flushed or restarted without persistence has lost nudges, and they are sent again at once
-    instead of after ``REDISPATCH_AFTER_SECONDS``.
+    The reconciler asks it each round: an empty queue while the database has nudged jobs waiting
+    means the broker lost their nudges (flushed, or restarted without persistence), and they are
+    sent again at once (``videogen.videos.dispatch.resend_lost_nudges``).
     """
     outage = _outage_of(settings)
     if outage.active():

@@ -139,7 +139,7 @@ class Settings(BaseSettings):
         900.0,
         description="A due webhook delivery whose message is older than this is sent to the broker again. (Queued "
         "jobs are not re-sent by age: a long queue would turn into one duplicate message per job. Their lost nudges "
-        "are found by comparing queue depths each reconcile round.)",
+        "are re-sent when a reconcile round finds their broker queue empty while they wait.)",
     )
     max_attempts: int = Field(3, description="Times a job may be started (after lost workers) before it fails.")
     reconcile_interval_seconds: float = Field(

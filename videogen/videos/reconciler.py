@@ -6,8 +6,9 @@
 - ``queued``, but never sent (the broker refused the nudge, or the process that made the job does
   not send nudges): send it, oldest first and at most ``UNSENT_BATCH`` a round,
   then record the sends in one commit. Nudges that were sent and then lost (a flushed broker) are
-  found by comparing queue depths instead (``videogen.videos.dispatch.resend_lost_nudges``): a job
-  that merely waits long, behind a long queue, is never sent twice.
+  re-sent when the broker's queue is found empty while jobs wait
+  (``videogen.videos.dispatch.resend_lost_nudges``): a job that merely waits long, behind a long
+  queue, is never sent twice.
 - Last, the files the abandoned attempts left behind are deleted (best effort: storage being down
   must not hold up recovery, and the next attempt's worker deletes earlier attempts' files too).
 

@@ -131,7 +131,7 @@ class Video(Base):
 # The queue, in the order workers take it (highest priority, then oldest): claim_next, queue
 # positions, lost nudges. Declared on the mapped columns because the sort order is part of it; the
 # organization and the nudge's time are carried along so that skipping suspended organizations and
-# counting the nudged jobs (the reconciler) need no table read.
+# picking the nudged jobs to re-send (the reconciler) need no table read.
 Index(
     "ix_videos_queue",
     Video.model,
