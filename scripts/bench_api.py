@@ -70,9 +70,9 @@ from benchlib import (
     api_server,
     create_account,
     embedded_deployment,
-    git_commit,
     prepare,
     production_deployment,
+    report_header,
     require_wrk,
     run_wrk,
     summarize_log,
@@ -414,12 +414,8 @@ def main() -> None:
     require_wrk()
 
     configs = ["embedded", "production"] if args.config == "both" else [args.config]
-    report: dict[str, Any] = {
-        "commit": git_commit(),
-        "cpus": os.cpu_count(),
-        "options": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-        "configurations": {},
-    }
+    report = report_header(args)
+    report["configurations"] = {}
     started = time.perf_counter()
     for name in configs:
         try:

@@ -73,8 +73,8 @@ from benchlib import (
     WrkResult,
     api_server,
     embedded_deployment,
-    git_commit,
     production_deployment,
+    report_header,
     require_wrk,
     run_wrk,
     scratch_postgres,
@@ -631,13 +631,8 @@ def main() -> None:
         parser.error(f"unknown databases: {', '.join(sorted(unknown))}")
     require_wrk()
 
-    report: dict[str, Any] = {
-        "commit": git_commit(),
-        "cpus": os.cpu_count(),
-        "shape": Shape(args.sizes[-1]).describe(),
-        "options": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-        "databases": {},
-    }
+    report = report_header(args, shape=Shape(args.sizes[-1]).describe())
+    report["databases"] = {}
     started = time.perf_counter()
     for database in databases:
         try:

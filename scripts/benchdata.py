@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 import psycopg
 import sqlalchemy as sa
-from benchlib import Deployment, create_account, prepare
+from benchlib import BENCH_CLIP, Deployment, create_account, prepare
 
 from videogen.accounts.standing import start_of_utc_day
 from videogen.database import utcnow
@@ -229,14 +229,7 @@ def _videos(shape: Shape, org_ids: Sequence[str], now_us: int, rng: np.random.Ge
         "progress": np.select([is_completed, is_running], [100, 40], 0),
         "model": model,
         "prompt": "a red fox trots across fresh snow at dawn, cinematic",
-        "seconds": "1",
-        "duration_seconds": 1.125,
-        "width": 256,
-        "height": 256,
-        "fps": 8,
-        "num_frames": 9,
-        "num_inference_steps": 4,
-        "guidance_scale": 6.0,
+        **BENCH_CLIP,
         "seed": rng.integers(0, 2**31, n),
         "metadata": "{}",
         "priority": priority,

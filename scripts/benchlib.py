@@ -244,6 +244,27 @@ def create_account(deployment: Deployment, name: str = "bench") -> Account:
         return Account(org.id, created.secret)
 
 
+# The clip every benchmark row describes: what the API writes for a 1 s, 256x256 hunyuanvideo-tiny
+# request at its defaults (9 frames at 8 fps: 1.125 s rendered).
+BENCH_CLIP: dict[str, Any] = {
+    "seconds": "1",
+    "duration_seconds": 1.125,
+    "width": 256,
+    "height": 256,
+    "fps": 8,
+    "num_frames": 9,
+    "num_inference_steps": 4,
+    "guidance_scale": 6.0,
+}
+
+
+def report_header(args: Any, **fields: Any) -> dict[str, Any]:
+    """The start of a benchmark's JSON report: the commit, the machine's CPUs, ``fields`` and the
+    options it ran with."""
+    options = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    return {"commit": git_commit(), "cpus": os.cpu_count(), **fields, "options": options}
+
+
 def video_values(organization_id: str, status: VideoStatus = VideoStatus.QUEUED, **overrides: Any) -> dict[str, Any]:
     """The columns of one ``videos`` row as the API would have written it for a small
     hunyuanvideo-tiny request, for ``session.add(Video(**values))`` or a bulk ``insert(Video)``.
@@ -255,14 +276,7 @@ def video_values(organization_id: str, status: VideoStatus = VideoStatus.QUEUED,
         "status": status,
         "model": "hunyuanvideo-tiny",
         "prompt": "bench",
-        "seconds": "1",
-        "duration_seconds": 1.125,
-        "width": 256,
-        "height": 256,
-        "fps": 8,
-        "num_frames": 9,
-        "num_inference_steps": 4,
-        "guidance_scale": 6.0,
+        **BENCH_CLIP,
         "seed": 1,
         "metadata_": {},
         "created_at": now,
