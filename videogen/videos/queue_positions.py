@@ -91,24 +91,21 @@ class QueuePositions:
         head_length = 2 * self.exact_within
         keys = {video.id: queue_key(video.priority, video.id) for video in queued}
         snapshot = self._snapshot(session, model)
-        if any(snapshot.rank(key) > head_length for key in keys.values()):
+        ranks = {video_id: snapshot.rank(key) for video_id, key in keys.items()}
+        if any(rank > head_length for rank in ranks.values()):
             # Only a position read from the snapshot needs it fresh: near the head, the head says.
-            snapshot = self._fresh(session, model, snapshot)
-        positions: dict[str, int] = {}
-        near: dict[str, QueueKey] = {}
-        for video_id, key in keys.items():
-            rank = snapshot.rank(key)
-            if rank <= head_length:
-                near[video_id] = key
-            else:
-                positions[video_id] = rank
+            fresh = self._fresh(session, model, snapshot)
+            if fresh is not snapshot:  # read just now (a max age of 0): rank again
+                ranks = {video_id: fresh.rank(key) for video_id, key in keys.items()}
+        positions = {video_id: rank for video_id, rank in ranks.items() if rank > head_length}
+        near = [video_id for video_id, rank in ranks.items() if rank <= head_length]
         if near:
             head = _read_queue(session, model, head_length)
             whole_queue = len(head) < head_length
-            for video_id, key in near.items():
-                ahead = bisect_left(head, key)
+            for video_id in near:
+                ahead = bisect_left(head, keys[video_id])
                 exact = whole_queue or ahead < len(head)
-                positions[video_id] = ahead + 1 if exact else max(snapshot.rank(key), len(head) + 1)
+                positions[video_id] = ahead + 1 if exact else max(ranks[video_id], len(head) + 1)
         return positions
 
     def _snapshot(self, session: Session, model: str) -> _Snapshot:
