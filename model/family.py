@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from model.options import ModelOptions
 from model.spec import Kind, ModelDefaults, ModelLimits, ModelSpec, Size
 
 # The 720p and 540p presets of Tencent's reference implementation (sizes are WIDTHxHEIGHT).
@@ -33,7 +34,7 @@ HUNYUANVIDEO = ModelSpec(
     defaults=ModelDefaults(size=Size(1280, 720), seconds=5, fps=24, num_inference_steps=50, guidance_scale=6.0),
     transformer_dtype="bfloat16",
     dtype="float16",
-    vae_tiling=True,
+    options=ModelOptions(vae_tiling=True),
     prompt_template_crop_start=95,
 )
 
@@ -91,7 +92,7 @@ def _hunyuanvideo_15(
         defaults=ModelDefaults(size=sizes[0], seconds=5, fps=24, num_inference_steps=50, guidance_scale=6.0),
         transformer_dtype="bfloat16",
         dtype="bfloat16",
-        vae_tiling=True,
+        options=ModelOptions(vae_tiling=True),
         prompt_template_crop_start=108,  # Qwen2.5-VL's tokens for the 1.5 system prompt
         max_sequence_length=1000,
     )
@@ -141,7 +142,7 @@ TINY_DEFAULTS = ModelDefaults(size=Size(128, 128), seconds=2, fps=8, num_inferen
 
 
 def _tiny(name: str, kind: Kind, builder: str, twin_of: str, **overrides: Any) -> ModelSpec:
-    """A tiny twin: float32 on the CPU, no VAE tiling, its system-prompt tokens counted with its
+    """A tiny twin: float32 on the CPU, no VAE tiling (no options at all), its system-prompt tokens counted with its
     own tokenizer (``prompt_template_crop_start=None``)."""
     spec = ModelSpec(
         name=name,
@@ -156,7 +157,7 @@ def _tiny(name: str, kind: Kind, builder: str, twin_of: str, **overrides: Any) -
         defaults=TINY_DEFAULTS,
         transformer_dtype="float32",
         dtype="float32",
-        vae_tiling=False,
+        options=ModelOptions(vae_tiling=False),
         prompt_template_crop_start=None,
         max_sequence_length=32,
     )

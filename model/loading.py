@@ -1,7 +1,10 @@
 """Load a diffusers pipeline for a ``ModelSpec`` from a local directory.
 
 This is the one code path for the tiny model and the 13B checkpoint alike: ``from_pretrained``
-on a directory in diffusers layout, then the memory options the spec asks for.
+on a directory in diffusers layout, then the spec's options (``model.options``), all applied here,
+in the order they need: quantization as the weights load, the attention backend and the cache on
+the transformer's modules, then offloading or the move to the device, and compilation last, of
+the modules as they will run.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import importlib
 from pathlib import Path
 from typing import Any
 
+from model.options import ModelOptions, check_options
 from model.spec import ModelSpec
 
 
@@ -70,19 +74,43 @@ def load_pipeline(spec: ModelSpec, models_dir: Path | str, device: str = "auto")
             f"no diffusers pipeline for model {spec.name!r} at {weights} (model_index.json missing)"
         )
     device = resolve_device(device)
+    options = spec.options
+    check_options(spec.kind, options, device)  # before minutes of loading, not after
     on_gpu = device.startswith("cuda")
     transformer_dtype = _dtype(spec.transformer_dtype if on_gpu else spec.cpu_dtype)
     dtype = _dtype(spec.dtype if on_gpu else spec.cpu_dtype)
 
     _quiet_loading()
     pipeline_cls = pipeline_class_for(spec)
-    pipeline = pipeline_cls.from_pretrained(weights, dtype={"transformer": transformer_dtype, "default": dtype})
-
-    if spec.vae_tiling:
-        pipeline.vae.enable_tiling()
-    if spec.cpu_offload and on_gpu:
-        pipeline.enable_model_cpu_offload(device=device)
-    else:
-        pipeline.to(device)
+    quantization = (
+        {} if options.quantization is None else {"quantization_config": options.quantization.pipeline_config()}
+    )
+    pipeline = pipeline_cls.from_pretrained(
+        weights, dtype={"transformer": transformer_dtype, "default": dtype}, **quantization
+    )
+    _apply_options(pipeline, options, device)
     pipeline.set_progress_bar_config(disable=True)
     return pipeline
+
+
+def _apply_options(pipeline: Any, options: ModelOptions, device: str) -> None:
+    """Everything but quantization (which happens in ``from_pretrained``), in order: hooks and
+    kernels are set on the modules before offloading wraps them and compilation traces them."""
+    if options.vae_tiling:
+        pipeline.vae.enable_tiling()
+    transformer = pipeline.transformer
+    if options.attention_backend is not None:
+        transformer.set_attention_backend(options.attention_backend)
+    if options.cache is not None:
+        transformer.enable_cache(options.cache.diffusers_config(lambda: pipeline.current_timestep))
+    if options.cpu_offload:
+        pipeline.enable_model_cpu_offload(device=device)
+    elif options.group_offload is not None:
+        pipeline.enable_group_offload(onload_device=device, **options.group_offload.kwargs())
+    else:
+        pipeline.to(device)
+    if options.compile:
+        compile_kwargs: dict[str, Any] = {"fullgraph": options.compile_fullgraph}
+        if options.compile_mode is not None:
+            compile_kwargs["mode"] = options.compile_mode
+        transformer.compile_repeated_blocks(**compile_kwargs)

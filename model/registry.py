@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from model.family import BUILTIN_MODELS, HUNYUANVIDEO
+from model.options import ModelOptions, ModelOptionsError
 from model.spec import Kind, ModelSpec, Size
 
 
@@ -59,6 +60,32 @@ class ModelRegistry:
             weights_subdir = "hunyuanvideo"
             sizes = ["960x544", "544x960"]
             default_size = "960x544"
+
+        Its ``options`` table (``model.options.ModelOptions``) says how the pipeline is prepared;
+        what it leaves out is the base's. Every key is optional::
+
+            [models.hunyuanvideo-fast.options]
+            attention_backend = "flash_varlen"   # diffusers' AttentionBackendName; a varlen one on GPUs
+            compile = true                       # regional: transformer.compile_repeated_blocks
+            compile_fullgraph = false
+            compile_mode = "max-autotune-no-cudagraphs"
+            cpu_offload = false                  # enable_model_cpu_offload (CUDA only)
+            vae_tiling = true
+            group_offload = false                # or a table: offload_type, num_blocks_per_group, use_stream...
+
+            [models.hunyuanvideo-fast.options.cache]  # one of diffusers' step caches
+            type = "taylorseer"                  # first_block, faster, pyramid_attention_broadcast, mag
+            cache_interval = 5                   # ...then that config class's own parameters
+            taylor_factors_dtype = "bfloat16"
+
+            [models.hunyuanvideo-fast.options.quantization]
+            backend = "torchao"                  # or bitsandbytes_8bit / bitsandbytes_4bit (CUDA only)
+            type = "Int8WeightOnlyConfig"        # torchao only: a torchao.quantization config class
+            components = ["transformer"]         # ...then that config's own parameters
+
+        ``vae_tiling`` and ``cpu_offload`` are also read at the top of a model's table, as before
+        options existed. Unknown keys and values of the wrong type raise ``ModelOptionsError``;
+        combinations that cannot work are refused when the model loads (``model.options.check_options``).
         """
         registry = cls()
         if path is None:
@@ -69,6 +96,8 @@ class ModelRegistry:
         return registry
 
 
+# Options that were spec fields before ``options`` existed, still read at the top of a model's table.
+_TOP_LEVEL_OPTIONS = {"vae_tiling", "cpu_offload"}
 _LIMIT_FIELDS = {"max_frames", "min_fps", "max_fps", "min_steps", "max_steps", "max_prompt_chars"}
 _DEFAULT_FIELDS = {
     "default_seconds": "seconds",
@@ -89,4 +118,13 @@ def _spec_from_table(name: str, table: dict[str, Any], registry: ModelRegistry) 
     defaults = replace(defaults, **{_DEFAULT_FIELDS[k]: table.pop(k) for k in list(table) if k in _DEFAULT_FIELDS})
     if "kind" in table:
         table["kind"] = Kind(table["kind"])
-    return replace(base, name=name, limits=limits, defaults=defaults, **table)
+    options = dict(table.pop("options", {}))
+    for legacy in _TOP_LEVEL_OPTIONS & set(table):
+        if legacy in options:
+            raise ModelOptionsError(f"models.{name}: {legacy} is given twice, at the top and in options")
+        options[legacy] = table.pop(legacy)
+    try:
+        parsed = ModelOptions.from_table(options, base=base.options)
+    except ModelOptionsError as error:
+        raise ModelOptionsError(f"models.{name}: {error}") from error
+    return replace(base, name=name, limits=limits, defaults=defaults, options=parsed, **table)

@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from model.options import ModelOptions
+
 
 class Capability(enum.StrEnum):
     """What a model can be asked to do."""
@@ -121,8 +123,9 @@ class ModelSpec:
     transformer_dtype: str = "bfloat16"
     dtype: str = "float16"
     cpu_dtype: str = "float32"
-    vae_tiling: bool = True
-    cpu_offload: bool = False
+    # How the pipeline is prepared beyond its weights (caches, attention kernel, compilation,
+    # quantization, offloading, VAE tiling): ``model.options``, applied by ``load_pipeline``.
+    options: ModelOptions = field(default_factory=ModelOptions)
     # Tokens of the kind's system prompt to drop from the text embedding (95 for HunyuanVideo's
     # Llama, 103 for its I2V LLaVA, 108 for 1.5's Qwen2.5-VL). ``None`` means "count them with this
     # model's own tokenizer", which a tokenizer other than the original (a tiny twin's) needs.

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from model.kinds.base import GenerationRequest, PipelineAdapter, Progress, seeded_generator, to_uint8_frames
+from model.options import cache_run
 from model.spec import ModelSpec
 
 
@@ -39,7 +40,8 @@ class HunyuanVideoAdapter(PipelineAdapter):
     def generate(self, request: GenerationRequest, progress: Progress) -> np.ndarray:
         import torch
 
-        with torch.inference_mode():
+        # The pipeline opens the cache contexts ("cond", "uncond") itself.
+        with torch.inference_mode(), cache_run(self.pipeline.transformer):
             output = self.pipeline(
                 prompt=request.prompt,
                 negative_prompt=request.negative_prompt,

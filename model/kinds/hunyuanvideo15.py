@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from model.kinds.base import GenerationRequest, PipelineAdapter, Progress, seeded_generator, to_uint8_frames
+from model.options import cache_run
 from model.spec import ModelSpec
 
 # The real checkpoints' values, for what a spec's ``extra`` leaves out (those of the pipeline's own
@@ -93,6 +94,7 @@ class _HunyuanVideo15Adapter(PipelineAdapter):
         self._check_shape(request)
         with ExitStack() as stack:
             stack.enter_context(torch.inference_mode())
+            stack.enter_context(cache_run(self.pipeline.transformer))  # contexts: the guider's, opened by the pipeline
             stack.enter_context(guidance_scale(self.pipeline, request.guidance_scale))
             stack.enter_context(progress.scheduler_steps(self.pipeline))
             inputs = self._inputs(request, stack)

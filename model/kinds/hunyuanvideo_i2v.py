@@ -19,6 +19,7 @@ import numpy as np
 
 from model.kinds.base import GenerationRequest, PipelineAdapter, Progress, seeded_generator, to_uint8_frames
 from model.kinds.hunyuanvideo import prompt_template as t2v_prompt_template
+from model.options import cache_run
 from model.spec import ModelSpec
 
 # ``HunyuanVideoImageToVideoPipeline.__call__`` cuts this many frames off the front of a
@@ -99,7 +100,10 @@ class HunyuanVideoImageToVideoAdapter(PipelineAdapter):
 
         if request.image is None:  # VideoGenerator refuses these first; this is for direct callers
             raise ValueError(f"{self.spec.name} animates an image: the request has none")
-        with torch.inference_mode():
+        # This pipeline opens no cache context: its transformer calls get "cond" (and "uncond",
+        # the second call of a step, with true classifier-free guidance) from ``cache_run``.
+        contexts = ("cond", "uncond") if request.negative_prompt else ("cond",)
+        with torch.inference_mode(), cache_run(self.pipeline.transformer, contexts):
             output = self.pipeline(
                 image=request.image,
                 prompt=request.prompt,
