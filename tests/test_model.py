@@ -96,7 +96,7 @@ def test_registry_reads_operator_models_from_toml(tmp_path: Path) -> None:
     assert spec.limits.sizes == (Size(960, 544),)
     assert spec.defaults.size == Size(960, 544)
     assert spec.defaults.num_inference_steps == 30
-    assert spec.cpu_offload is True
+    assert spec.options.cpu_offload is True  # the top-level key, from before options
     assert spec.weights_subdir == "hunyuanvideo"  # inherited from the base
     assert "hunyuanvideo" in registry and "hunyuanvideo-tiny" in registry
     with pytest.raises(UnknownModelError, match="known models"):
