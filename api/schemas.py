@@ -231,7 +231,11 @@ class UsageBucketObject(BaseModel):
     completed: int
     failed: int
     cancelled: int
-    video_seconds: float
+    video_seconds: float = Field(description="Rendered seconds that count against the daily quota.")
+    gpu_seconds: float = Field(
+        description="GPU time the jobs took, prompt encoding through the VAE decode (failed and cancelled runs "
+        "included): what a GPU cloud bills."
+    )
 
 
 class UsageObject(BaseModel):

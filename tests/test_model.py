@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -165,3 +166,38 @@ def test_encoded_mp4_is_h264_yuv420p_with_faststart(generator: VideoGenerator, t
         frames = list(container.decode(stream))
     assert len(frames) == 17
     assert (frames[0].width, frames[0].height) == (256, 144)
+
+
+def test_a_generation_reports_its_stages_in_order_and_times_each(generator: VideoGenerator) -> None:
+    from model.generation import Stage
+
+    entered: list[Stage] = []
+    started = time.perf_counter()
+    video = generator.generate(request(num_inference_steps=3), on_stage=entered.append)
+    wall = time.perf_counter() - started
+
+    assert entered == [Stage.ENCODING_PROMPT, Stage.DENOISING, Stage.DECODING]
+    timings = video.timings
+    assert set(timings.seconds) == set(Stage)
+    assert all(seconds > 0 for seconds in timings.seconds.values())
+    assert timings.steps == 3
+    assert timings.seconds_per_step == pytest.approx(timings.of(Stage.DENOISING) / 3)
+    # The stages cover the run: what is left is the adapter's argument handling around the call.
+    assert sum(timings.seconds.values()) <= wall
+    assert sum(timings.seconds.values()) > 0.8 * wall
+    # Nothing of the run is left on the pipeline.
+    assert "encode_prompt" not in vars(generator.pipeline)
+    assert "decode" not in vars(generator.pipeline.vae)
+
+
+def test_a_cancelled_generation_never_reaches_the_decode_stage(generator: VideoGenerator) -> None:
+    from model.generation import GenerationCancelled, Stage
+
+    entered: list[Stage] = []
+
+    def cancel(done: int, total: int) -> None:
+        raise GenerationCancelled
+
+    with pytest.raises(GenerationCancelled):
+        generator.generate(request(num_inference_steps=20), on_step=cancel, on_stage=entered.append)
+    assert entered == [Stage.ENCODING_PROMPT, Stage.DENOISING]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from model import ModelRegistry, Size
-from model.generation import GenerationCancelled, UnsupportedRequestError, VideoGenerator
+from model.generation import GenerationCancelled, Stage, UnsupportedRequestError, VideoGenerator
 from model.loading import load_pipeline
 from model.spec import Capability, Kind
 from model.tiny import build_tiny
@@ -137,11 +137,15 @@ def test_progress_reports_every_step_and_cancelling_stops_before_the_vae_decode(
     decodes = count_calls(pipeline.vae, "decode")
     transformer_runs = count_calls(pipeline.transformer, "forward")
     try:
-        any_generator.generate(
+        stages: list[Stage] = []
+        video = any_generator.generate(
             generation_request(num_inference_steps=3, image=image),
             on_step=lambda done, total: seen.append((done, total)),
+            on_stage=stages.append,
         )
         assert seen == [(1, 3), (2, 3), (3, 3)]
+        assert stages == [Stage.ENCODING_PROMPT, Stage.DENOISING, Stage.DECODING]
+        assert video.timings.steps == 3 and all(s > 0 for s in video.timings.seconds.values())
         assert (len(decodes), len(transformer_runs)) == (1, 6)  # a conditional and an unconditional pass a step
         decodes.clear()
         transformer_runs.clear()

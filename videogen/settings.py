@@ -154,6 +154,12 @@ class Settings(BaseSettings):
         description="Pipelines a worker keeps loaded at once (least recently used goes first). One per GPU for "
         "real models; more only where they fit together (several tiny twins, or a GPU with room for two).",
     )
+    worker_warmup: bool = Field(
+        True,
+        description="A worker loads its models and runs one small generation of each before it takes any job, so "
+        "no job waits behind a load (or a first run's one-off costs) and the first job's ETA has measured steps to "
+        "go on. Off, models load when their first job arrives.",
+    )
     worker_metrics_port: int | None = Field(
         None, description="If set, each worker serves Prometheus metrics on this port."
     )

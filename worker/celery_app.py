@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 
-from celery.signals import worker_init
+from celery.signals import celeryd_after_setup, worker_init
 from prometheus_client import start_http_server
 
 from model import ModelRegistry
@@ -13,8 +13,10 @@ from videogen import broker, database
 from videogen.broker import GENERATE_TASK, make_celery
 from videogen.settings import get_settings
 from videogen.storage import storage_from_settings
+from worker import metrics
 from worker.pipelines import PipelineCache
 from worker.runner import JobRunner, run_message
+from worker.warmup import warm_up
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +40,28 @@ def get_runner() -> JobRunner:
 
 @worker_init.connect
 def _start_metrics_server(**_: object) -> None:
+    """First thing: a scrape then sees ``videogen_worker_ready`` 0 while the models load."""
+    metrics.READY.set(0)
     if settings.worker_metrics_port:
         start_http_server(settings.worker_metrics_port)
+
+
+@celeryd_after_setup.connect
+def _warm_up(instance: object = None, **_: object) -> None:
+    """Before the consumer starts (logging is set up by then, so the load times reach the log):
+    the models this worker's queues are for, loaded and warmed up (``worker.warmup``)."""
+    if not settings.worker_warmup:
+        metrics.READY.set(1)
+        return
+    runner = get_runner()
+    warm_up(runner.pipelines, [runner.registry.get(name) for name in served_models(instance)])
+
+
+def served_models(worker: object) -> list[str]:
+    """The models whose queues ``worker`` consumes (``--queues``), in the settings' order."""
+    queues = getattr(getattr(getattr(worker, "app", app), "amqp", None), "queues", None)
+    consumed = set(queues.consume_from) if queues is not None and queues.consume_from else None
+    return [name for name in settings.models if consumed is None or broker.queue_for_model(name) in consumed]
 
 
 @app.task(name=GENERATE_TASK)

@@ -39,16 +39,20 @@ from sqlalchemy import select
 from model import ModelRegistry
 from model.encoding import encode_mp4, encode_spritesheet, encode_thumbnail
 from model.generation import GenerationCancelled, GenerationRequest
+from model.stages import StageTimings
 from videogen.database import session_scope
 from videogen.outages import Dependency, outage_of
 from videogen.settings import Settings
 from videogen.storage import Storage, StorageUnavailableError, read_bytes
 from videogen.videos import jobs
 from videogen.videos.assets import CONTENT_TYPES, asset_key, attempt_prefix, delete_attempts
+from videogen.videos.phases import Phase
 from videogen.videos.tables import Video, VideoStatus
 from worker import metrics
 from worker.backoff import retry_until
+from worker.estimates import JobShape
 from worker.failures import ModelLoadError, describe_failure, private_words
+from worker.job_clock import JobClock
 from worker.pipelines import PipelineCache
 
 __all__ = ["DatabaseUnavailableError", "Heartbeat", "JobCancelledError", "JobRunner", "ModelLoadError", "run_message"]
@@ -56,9 +60,6 @@ __all__ = ["DatabaseUnavailableError", "Heartbeat", "JobCancelledError", "JobRun
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-# Share of the progress bar the denoising loop fills; decode, encode and upload take the rest.
-DENOISE_SHARE = 90
 
 LostReason = Literal["cancelled", "superseded"]
 
@@ -117,25 +118,30 @@ class Heartbeat:
     A beat that fails (the database is away) is logged and the next one tries again.
     """
 
-    def __init__(self, settings: Settings, video_id: str, attempt: int):
+    def __init__(self, settings: Settings, video_id: str, attempt: int, clock: JobClock):
         self.settings = settings
         self.video_id = video_id
         self.attempt = attempt
-        self.progress = 0
+        self.clock = clock
         self.lost: LostReason | None = None
         self.stopped = threading.Event()  # set once the job is no longer this attempt's
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"heartbeat-{video_id}", daemon=True)
 
     def _beat(self) -> None:
         with session_scope(self.settings.database_url) as session:
-            alive = jobs.heartbeat(session, self.video_id, self.attempt, self.progress)
+            alive = jobs.heartbeat(session, self.video_id, self.attempt, self.clock.live())
         if not alive:
             self.lost = _why_lost(self.settings.database_url, self.video_id, self.attempt)
             self.stopped.set()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.settings.heartbeat_interval_seconds):
+        while True:
+            self._wake.wait(self.settings.heartbeat_interval_seconds)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 self._beat()
             except Exception:  # noqa: BLE001 - a database blip must not kill the job
@@ -143,12 +149,18 @@ class Heartbeat:
             if self.stopped.is_set():
                 return
 
+    def beat_now(self, *_: object) -> None:
+        """Beat without waiting for the interval: a new phase is worth telling at once (a job
+        has a handful of them, so this adds a few writes per job, off the GPU's path)."""
+        self._wake.set()
+
     def __enter__(self) -> Heartbeat:
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout=10)
 
     def check(self) -> None:
@@ -162,7 +174,7 @@ class Heartbeat:
         self.check()
 
     def on_step(self, done: int, total: int) -> None:
-        self.progress = min(DENOISE_SHARE, done * DENOISE_SHARE // max(total, 1))
+        self.clock.step(done)
         self.check()
 
 
@@ -182,6 +194,7 @@ class JobRunner:
         self.storage = storage
         self.registry = registry
         self.pipelines = pipelines
+        self.estimates = pipelines.estimates
         self._private = private_words(settings)
 
     def run(self, video_id: str) -> str:
@@ -230,31 +243,66 @@ class JobRunner:
             raise
 
     def _run_claimed(self, video: Video) -> str:
+        shape = job_shape(video)
+        clock = JobClock(
+            video.num_inference_steps,
+            self.estimates.expect(video.model, shape),
+            loading=not self.pipelines.is_loaded(video.model),
+        )
+        run = RunRecord(video, shape, clock)
         try:
-            self._generate_and_store(video)
+            self._generate_and_store(run)
         except JobSupersededError:
             log.warning("%s lost to a requeue: attempt %d was superseded; stopping it", video.id, video.attempts)
             self._cleanup_assets(video)
+            self._count_gpu_time(run)
             return metrics.SUPERSEDED
         except JobCancelledError:
             log.info("%s cancelled while running", video.id)
             self._cleanup_assets(video)
+            self._record_cancelled_run(run)
             return VideoStatus.CANCELLED
         except Exception as exc:  # noqa: BLE001 - every failure must end the job
             log.exception("%s failed", video.id)
-            recorded = self._record_failure(video, exc)
+            recorded = self._record_failure(run, exc)
             self._cleanup_assets(video)
             return VideoStatus.FAILED if recorded else metrics.ABANDONED
         return VideoStatus.COMPLETED
 
-    def _record_failure(self, video: Video, exc: Exception) -> bool:
+    def _count_gpu_time(self, run: RunRecord) -> dict[str, float | None]:
+        """The run's timings, its GPU time counted in the worker's metrics."""
+        timings = run.timings()
+        metrics.GPU_SECONDS.labels(model=run.video.model).inc(timings["gpu_seconds"] or 0.0)
+        return timings
+
+    def _record_cancelled_run(self, run: RunRecord) -> None:
+        """A job cancelled mid-run still used the GPU until its next step: its timings are kept
+        (best effort: the job has ended, nothing waits on this)."""
+        timings = self._count_gpu_time(run)
+        try:
+            with session_scope(self.settings.database_url) as session:
+                jobs.record_run(session, run.video.id, attempt=run.video.attempts, timings=timings)
+        except Exception:  # noqa: BLE001 - a lost record of a cancelled run is not worth more
+            log.warning("could not record the timings of cancelled %s", run.video.id, exc_info=True)
+
+    def _record_failure(self, run: RunRecord, exc: Exception) -> bool:
         """Fail the job with a message safe for clients; False if the database would not take it
         (the job stays ``in_progress`` and the reconciler requeues it once its heartbeat is stale)."""
+        video = run.video
         failure = describe_failure(exc, self._private)
+        timings = self._count_gpu_time(run)
 
         def fail() -> None:
             with session_scope(self.settings.database_url) as session:
-                jobs.fail(session, video.id, failure.code, failure.message, attempt=video.attempts)
+                jobs.fail(
+                    session,
+                    video.id,
+                    failure.code,
+                    failure.message,
+                    attempt=video.attempts,
+                    timings=timings,
+                    gpu_seconds=timings["gpu_seconds"],
+                )
 
         # A failure that was the database staying away has already waited its time.
         budget = 0.0 if _database_down(exc) else self.settings.worker_finish_retry_seconds
@@ -265,29 +313,34 @@ class JobRunner:
             return False
         return True
 
-    def _generate_and_store(self, video: Video) -> None:
+    def _generate_and_store(self, run: RunRecord) -> None:
+        video, clock = run.video, run.clock
         # The heartbeat starts before the model loads: loading 13B weights takes minutes, and a
         # silent job would look like a dead worker to the reconciler.
-        with Heartbeat(self.settings, video.id, video.attempts) as heartbeat, _scratch_dir() as scratch:
+        with Heartbeat(self.settings, video.id, video.attempts, clock) as heartbeat, _scratch_dir() as scratch:
+            clock.on_phase = heartbeat.beat_now
             try:
                 generator = self.pipelines.get(self.registry.get(video.model))
             except Exception as exc:
                 log.exception("loading %s failed", video.model)
                 raise ModelLoadError(video.model, exc) from exc
             request = self._generation_request(video, heartbeat)
-            result = generator.generate(request, on_step=heartbeat.on_step)
+            result = generator.generate(request, on_step=heartbeat.on_step, on_stage=clock.enter_stage)
+            run.model_stages = result.timings
             heartbeat.check()
-            heartbeat.progress = 95
+            clock.enter(Phase.ENCODING)
             video_path = encode_mp4(result.frames, video.fps, scratch / "video.mp4")
             thumbnail = encode_thumbnail(result.frames)
             spritesheet = encode_spritesheet(result.frames)
-            self._finish(video, heartbeat, video_path, thumbnail, spritesheet)
+            clock.enter(Phase.UPLOADING)
+            self._finish(run, heartbeat, video_path, thumbnail, spritesheet)
 
     def _finish(
-        self, video: Video, heartbeat: Heartbeat, video_path: Path, thumbnail: bytes, spritesheet: bytes
+        self, run: RunRecord, heartbeat: Heartbeat, video_path: Path, thumbnail: bytes, spritesheet: bytes
     ) -> None:
         """Upload the files and complete the job, retrying both while storage or the database is
         unreachable, for up to ``WORKER_FINISH_RETRY_SECONDS`` in all."""
+        video = run.video
         deadline = time.monotonic() + self.settings.worker_finish_retry_seconds
         keys = {
             variant: asset_key(video.id, video.attempts, variant) for variant in ("video", "thumbnail", "spritesheet")
@@ -300,6 +353,7 @@ class JobRunner:
             self.storage.put_bytes(keys["spritesheet"], spritesheet, CONTENT_TYPES["spritesheet"])
 
         def complete() -> bool:
+            timings = run.timings()  # the upload is over: every phase is measured now
             with session_scope(self.settings.database_url) as session:
                 if jobs.complete(
                     session,
@@ -310,6 +364,8 @@ class JobRunner:
                     spritesheet_key=keys["spritesheet"],
                     video_bytes=video_path.stat().st_size,
                     retention=timedelta(hours=video.retention_hours),
+                    timings=timings,
+                    gpu_seconds=timings["gpu_seconds"],
                 ):
                     return True
                 # Refused: either an earlier try did commit and only its answer was lost (then the
@@ -320,6 +376,22 @@ class JobRunner:
         heartbeat.check()
         if not self._retry(deadline, "complete", complete, heartbeat):  # cancelled or deleted during upload
             raise _lost_error(_why_lost(self.settings.database_url, video.id, video.attempts), video.id)
+        self._learn_from(run)
+
+    def _learn_from(self, run: RunRecord) -> None:
+        """A completed run: its phases go to the metrics and to the estimates for later jobs."""
+        model = run.video.model
+        timings = self._count_gpu_time(run)
+        phases = run.phase_seconds()
+        for phase, seconds in phases.items():
+            metrics.PHASE_SECONDS.labels(model=model, phase=phase.value).observe(seconds)
+        if timings["seconds_per_step"] is not None:
+            metrics.STEP_SECONDS.labels(model=model).observe(timings["seconds_per_step"])
+        if timings["queue_seconds"] is not None:
+            metrics.QUEUE_SECONDS.labels(model=model).observe(timings["queue_seconds"])
+        phases.pop(Phase.LOADING, None)
+        phases.pop(Phase.DENOISING, None)
+        self.estimates.record(model, run.shape, timings["seconds_per_step"], phases)
 
     @staticmethod
     def _retry(deadline: float, step: str, call: Callable[[], T], heartbeat: Heartbeat) -> T:
@@ -339,6 +411,31 @@ class JobRunner:
             data = self._retry(deadline, "input image", lambda: read_bytes(self.storage, key), heartbeat)
             image = Image.open(io.BytesIO(data)).convert("RGB")
         return _generation_request(video, image)
+
+
+def job_shape(video: Video) -> JobShape:
+    return JobShape(video.width, video.height, video.num_frames)
+
+
+class RunRecord:
+    """One attempt's run as the runner follows it: the job, its clock, and the model's own stage
+    timings once the generation has finished."""
+
+    def __init__(self, video: Video, shape: JobShape, clock: JobClock) -> None:
+        self.video = video
+        self.shape = shape
+        self.clock = clock
+        self.model_stages: StageTimings | None = None
+
+    def phase_seconds(self) -> dict[Phase, float]:
+        return self.clock.phase_seconds(self.model_stages)
+
+    def timings(self) -> dict[str, float | None]:
+        return self.clock.timings(self.queue_seconds(), self.model_stages)
+
+    def queue_seconds(self) -> float | None:
+        started, created = self.video.started_at, self.video.created_at
+        return None if started is None else max((started - created).total_seconds(), 0.0)
 
 
 def run_message(runner: JobRunner, video_id: str) -> str:

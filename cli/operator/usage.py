@@ -39,5 +39,6 @@ def usage(
         "failed",
         "cancelled",
         "video_seconds",
+        "gpu_seconds",
     )
     console.print(f"today: {report.today_video_seconds:g} of {report.daily_quota:g} video-seconds ({report.tier})")

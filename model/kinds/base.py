@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from model.spec import ModelSpec
+from model.stages import Stage, StageCallback, StageTimings
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -39,13 +41,103 @@ class GenerationRequest:
     image: Image.Image | None = None
 
 
-class Progress:
-    """Counts denoising steps for a caller's ``StepCallback``, whatever hook the pipeline offers."""
+def synchronize_device(pipeline: Any) -> None:
+    """Wait for the pipeline's queued GPU work, so a clock read after it means what it says.
 
-    def __init__(self, total: int, on_step: StepCallback | None) -> None:
+    CUDA kernels run asynchronously: without this, a stage would end when its last kernel was
+    *queued* and the next stage would be charged for the rest. One wait per stage boundary costs
+    nothing measurable; the denoising loop itself is never synchronised here.
+    """
+    device = getattr(pipeline, "device", None)
+    if getattr(device, "type", "cpu") == "cuda":
+        import torch
+
+        torch.cuda.synchronize(device)
+
+
+class Progress:
+    """Counts denoising steps for a caller's ``StepCallback``, whatever hook the pipeline offers,
+    and times the generation's stages (``Stage``) for a caller's ``StageCallback``.
+
+    Stages are found without the pipeline's help: for the duration of one run its
+    ``encode_prompt`` and its VAE's ``decode`` are wrapped (``stages``), which every HunyuanVideo
+    pipeline calls exactly there; denoising is what lies between them.
+    """
+
+    def __init__(
+        self,
+        total: int,
+        on_step: StepCallback | None,
+        on_stage: StageCallback | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
         self.total = total
         self.done = 0
         self._on_step = on_step
+        self._on_stage = on_stage
+        self._clock = clock
+        self._stage: Stage | None = None
+        self._since = 0.0
+        self._seconds: dict[Stage, float] = {}
+
+    def enter(self, stage: Stage, pipeline: Any = None) -> None:
+        """The generation moves to ``stage`` (again being in it changes nothing)."""
+        if stage == self._stage:
+            return
+        self._close(pipeline)
+        self._stage = stage
+        if self._on_stage is not None:
+            self._on_stage(stage)
+
+    def finish(self, pipeline: Any = None) -> StageTimings:
+        """The generation is over: the seconds of each stage it went through."""
+        self._close(pipeline)
+        self._stage = None
+        return StageTimings(seconds=dict(self._seconds), steps=self.done)
+
+    def _close(self, pipeline: Any) -> None:
+        if pipeline is not None:
+            synchronize_device(pipeline)
+        now = self._clock()
+        if self._stage is not None:
+            self._seconds[self._stage] = self._seconds.get(self._stage, 0.0) + now - self._since
+        self._since = now
+
+    @contextmanager
+    def stages(self, pipeline: Any) -> Iterator[None]:
+        """Follow one run of ``pipeline`` through its stages: prompt encoding from the first
+        ``encode_prompt`` call, denoising once it returns, decoding from the VAE's ``decode``.
+
+        The wrappers are instance attributes for the run only; removing them shows the class's
+        methods (or whatever instance attribute was there) again, so nothing outlives the run,
+        even one that raises.
+        """
+
+        def wrap(owner: Any, name: str, before: Stage, after: Stage | None) -> None:
+            original = getattr(owner, name)
+            own = vars(owner)
+            shadowed, previous = name in own, own.get(name)  # someone else's wrapper, put back after
+
+            def restore() -> None:
+                if shadowed:
+                    setattr(owner, name, previous)
+                else:
+                    delattr(owner, name)
+
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                self.enter(before, pipeline)
+                result = original(*args, **kwargs)
+                if after is not None:
+                    self.enter(after, pipeline)
+                return result
+
+            setattr(owner, name, wrapper)
+            stack.callback(restore)
+
+        with ExitStack() as stack:
+            wrap(pipeline, "encode_prompt", Stage.ENCODING_PROMPT, Stage.DENOISING)
+            wrap(pipeline.vae, "decode", Stage.DECODING, None)
+            yield
 
     def step(self) -> None:
         """One denoising step finished. The callback may raise to stop the run here."""

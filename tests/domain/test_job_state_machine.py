@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from tests.domain.factories import TINY, count, make_endpoint, make_org, make_video, race, reloaded
 from videogen.accounts.tables import Organization
 from videogen.videos import jobs
+from videogen.videos.phases import Phase
 from videogen.videos.tables import Video, VideoStatus
 from videogen.webhooks.tables import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -205,7 +206,8 @@ def test_a_requeue_is_void_once_the_worker_has_heart_beaten_since_it_was_judged_
     judged = running.heartbeat_at
     assert judged is not None
     worker = new_session()
-    assert jobs.heartbeat(worker, running.id, attempt=1, progress=30)  # merely slow, not dead
+    # merely slow, not dead
+    assert jobs.heartbeat(worker, running.id, attempt=1, live=jobs.LiveState(30, Phase.DENOISING))
     worker.commit()
 
     assert jobs.requeue(session, running.id, attempt=1, silent_since=judged) is False
@@ -220,7 +222,7 @@ def test_a_lost_worker_failure_is_void_once_the_worker_has_heart_beaten_since(
     judged = running.heartbeat_at
     assert judged is not None
     worker = new_session()
-    assert jobs.heartbeat(worker, running.id, attempt=1, progress=30)
+    assert jobs.heartbeat(worker, running.id, attempt=1, live=jobs.LiveState(30, Phase.DENOISING))
     worker.commit()
 
     assert jobs.fail(session, running.id, "worker_lost", "gone", attempt=1, silent_since=judged) is False
@@ -285,13 +287,13 @@ def test_a_worker_from_an_earlier_attempt_cannot_fail_the_job(session: Session, 
 
 
 def test_a_worker_from_an_earlier_attempt_is_told_to_stop_at_its_heartbeat(session: Session, reclaimed: Video) -> None:
-    assert jobs.heartbeat(session, reclaimed.id, attempt=1, progress=90) is False
+    assert jobs.heartbeat(session, reclaimed.id, attempt=1, live=jobs.LiveState(90, Phase.DENOISING)) is False
     session.commit()
     assert reloaded(session, reclaimed).progress == 0
 
 
 def test_the_current_attempt_heartbeats_and_completes_the_job(session: Session, reclaimed: Video) -> None:
-    assert jobs.heartbeat(session, reclaimed.id, attempt=2, progress=40) is True
+    assert jobs.heartbeat(session, reclaimed.id, attempt=2, live=jobs.LiveState(40, Phase.DENOISING)) is True
     session.commit()
     assert reloaded(session, reclaimed).progress == 40
 
@@ -350,7 +352,7 @@ def test_a_cancelled_job_cannot_be_completed_by_its_worker(session: Session) -> 
     assert jobs.cancel(session, video.id)
     session.commit()
 
-    assert jobs.heartbeat(session, video.id, attempt=1, progress=50) is False
+    assert jobs.heartbeat(session, video.id, attempt=1, live=jobs.LiveState(50, Phase.DENOISING)) is False
     done = jobs.complete(
         session,
         video.id,

@@ -18,6 +18,7 @@ from videogen.database import utcnow
 from videogen.storage import LocalStorage, S3Storage, Storage
 from videogen.videos import jobs
 from videogen.videos.assets import asset_key, input_image_key
+from videogen.videos.phases import Phase
 from videogen.videos.reconciler import FIRST_SEND_GRACE, ReconcileReport, find_lost_jobs, reconcile, recover
 from videogen.videos.tables import Video, VideoStatus
 from videogen.webhooks.tables import WebhookEvent
@@ -219,7 +220,8 @@ def test_a_requeue_decided_on_a_stale_read_changes_nothing_once_another_replica_
 
     video = reloaded(session, video)
     assert (video.status, video.attempts, video.worker) == (VideoStatus.IN_PROGRESS, 2, "gpu-2")
-    assert jobs.heartbeat(worker, video.id, attempt=2, progress=10)  # attempt 2 keeps its job
+    # attempt 2 keeps its job
+    assert jobs.heartbeat(worker, video.id, attempt=2, live=jobs.LiveState(10, Phase.DENOISING))
 
 
 def test_a_lost_worker_verdict_on_a_stale_read_is_void_once_the_worker_has_heart_beaten(
@@ -230,7 +232,8 @@ def test_a_lost_worker_verdict_on_a_stale_read_is_void_once_the_worker_has_heart
 
     [seen] = find_lost_jobs(replica, now=utcnow(), stale_after=STALE_AFTER)
     replica.commit()
-    assert jobs.heartbeat(worker, video.id, attempt=MAX_ATTEMPTS, progress=50)  # it was only slow
+    # it was only slow
+    assert jobs.heartbeat(worker, video.id, attempt=MAX_ATTEMPTS, live=jobs.LiveState(50, Phase.DENOISING))
     worker.commit()
 
     assert recover(replica, seen, max_attempts=MAX_ATTEMPTS) is None

@@ -28,6 +28,7 @@ class UsageBucket:
     failed: int = 0
     cancelled: int = 0
     video_seconds: float = 0.0  # rendered seconds of jobs that count against the quota
+    gpu_seconds: float = 0.0  # the GPU's busy time for the jobs, whatever their end (``Video.gpu_seconds``)
 
 
 @dataclass
@@ -58,13 +59,13 @@ def usage_report(session: Session, org: Organization, tier: Tier, start: date | 
     since = datetime.combine(start, time.min, tzinfo=UTC)
     until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
     rows = session.execute(
-        select(Video.created_at, Video.model, Video.status, Video.duration_seconds).where(
+        select(Video.created_at, Video.model, Video.status, Video.duration_seconds, Video.gpu_seconds).where(
             Video.organization_id == org.id, Video.created_at >= since, Video.created_at < until
         )
     ).all()
 
     buckets: dict[tuple[str, str], UsageBucket] = defaultdict(lambda: UsageBucket(date="", model=""))
-    for created_at, model, status, seconds in rows:
+    for created_at, model, status, seconds, gpu_seconds in rows:
         day = created_at.astimezone(UTC).date().isoformat()
         bucket = buckets[(day, model)]
         bucket.date, bucket.model = day, model
@@ -77,10 +78,11 @@ def usage_report(session: Session, org: Organization, tier: Tier, start: date | 
             bucket.cancelled += 1
         if status.is_billed:
             bucket.video_seconds += seconds
+        bucket.gpu_seconds += gpu_seconds or 0.0
 
     day_start = start_of_utc_day(utcnow())
     today_seconds = sum(
-        seconds for created_at, _, status, seconds in rows if created_at >= day_start and status.is_billed
+        seconds for created_at, _, status, seconds, _ in rows if created_at >= day_start and status.is_billed
     )
     return UsageReport(
         organization_id=org.id,

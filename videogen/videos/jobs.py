@@ -21,6 +21,7 @@ off its organization's standing (``videogen.accounts.standing``) in the same tra
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,7 +31,8 @@ from sqlalchemy.orm import Session
 from videogen.accounts import standing
 from videogen.accounts.tables import Organization, OrganizationStatus
 from videogen.database import rows_affected, utcnow
-from videogen.videos.tables import QUEUED_PREDICATE, Video, VideoStatus
+from videogen.videos.phases import Phase
+from videogen.videos.tables import QUEUED_PREDICATE, TERMINAL_STATUSES, Video, VideoStatus
 from videogen.webhooks import events
 
 ALLOWED_TRANSITIONS: dict[VideoStatus, frozenset[VideoStatus]] = {
@@ -42,6 +44,20 @@ ALLOWED_TRANSITIONS: dict[VideoStatus, frozenset[VideoStatus]] = {
     VideoStatus.FAILED: frozenset(),
     VideoStatus.CANCELLED: frozenset(),
 }
+
+
+# What a running job's heartbeat keeps up to date, cleared by every move out of ``in_progress``.
+LIVE_CLEARED: dict[str, Any] = {"phase": None, "denoising_step": None, "estimated_completion_at": None}
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """What a worker reports of a running job at each heartbeat (``videogen.videos.phases``)."""
+
+    progress: int
+    phase: Phase
+    denoising_step: int | None = None
+    estimated_completion_at: datetime | None = None
 
 
 class IllegalTransitionError(ValueError):
@@ -70,6 +86,8 @@ def transition(
         conditions.append(Video.attempts == attempt)
     if silent_since is not None:
         conditions.append(Video.heartbeat_at <= silent_since)
+    if to != VideoStatus.IN_PROGRESS:
+        values = {**LIVE_CLEARED, **values}  # a job that ends or waits again is doing nothing now
     change = update(Video).where(*conditions).values(status=to, **values).execution_options(synchronize_session=False)
     if to.is_terminal:
         # The job ends: its organization has one active job fewer (and a failed or cancelled job
@@ -119,16 +137,27 @@ def claim(session: Session, video_id: str, worker: str) -> bool:
         worker=worker,
         progress=0,
         attempts=Video.attempts + 1,
+        phase=Phase.LOADING,  # the worker's first move: its model, loaded or (normally) already warm
+        denoising_step=None,
+        estimated_completion_at=None,
+        timings=None,
+        gpu_seconds=None,
     )
 
 
-def heartbeat(session: Session, video_id: str, attempt: int, progress: int) -> bool:
-    """Record that the worker is alive and how far it got. False means the job was cancelled
-    (or requeued after this worker looked dead) and the worker should stop."""
+def heartbeat(session: Session, video_id: str, attempt: int, live: LiveState) -> bool:
+    """Record that the worker is alive, how far it got and what it is doing. False means the job
+    was cancelled (or requeued after this worker looked dead) and the worker should stop."""
     result = session.execute(
         update(Video)
         .where(Video.id == video_id, Video.status == VideoStatus.IN_PROGRESS, Video.attempts == attempt)
-        .values(heartbeat_at=utcnow(), progress=progress)
+        .values(
+            heartbeat_at=utcnow(),
+            progress=live.progress,
+            phase=live.phase,
+            denoising_step=live.denoising_step,
+            estimated_completion_at=live.estimated_completion_at,
+        )
         .execution_options(synchronize_session=False)
     )
     return rows_affected(result) == 1
@@ -144,6 +173,8 @@ def complete(
     video_bytes: int,
     spritesheet_key: str | None = None,
     retention: timedelta,
+    timings: dict[str, float | None] | None = None,
+    gpu_seconds: float | None = None,
 ) -> bool:
     now = utcnow()
     return transition(
@@ -160,6 +191,8 @@ def complete(
         spritesheet_key=spritesheet_key,
         video_bytes=video_bytes,
         heartbeat_at=now,
+        timings=timings,
+        gpu_seconds=gpu_seconds,
     )
 
 
@@ -171,9 +204,13 @@ def fail(
     *,
     attempt: int | None = None,
     silent_since: datetime | None = None,
+    timings: dict[str, float | None] | None = None,
+    gpu_seconds: float | None = None,
 ) -> bool:
-    """End a running job as failed. A worker names its ``attempt``; the reconciler failing a lost
-    worker's job names the attempt and the heartbeat it read as well (see ``requeue``)."""
+    """End a running job as failed. A worker names its ``attempt`` (and what the run took, when it
+    got that far); the reconciler failing a lost worker's job names the attempt and the heartbeat
+    it read as well (see ``requeue``)."""
+    recorded = {} if timings is None else {"timings": timings, "gpu_seconds": gpu_seconds}
     return transition(
         session,
         video_id,
@@ -184,6 +221,7 @@ def fail(
         completed_at=utcnow(),
         error_code=code,
         error_message=message[:2000],
+        **recorded,
     )
 
 
@@ -206,6 +244,18 @@ def requeue(session: Session, video_id: str, *, attempt: int, silent_since: date
         dispatched_at=None,
         progress=0,
     )
+
+
+def record_run(session: Session, video_id: str, *, attempt: int, timings: dict[str, float | None]) -> bool:
+    """Keep what a run took on a job that has already ended without it (cancelled mid-run: the
+    GPU was busy for it until the run stopped), unless a later attempt has taken the job."""
+    result = session.execute(
+        update(Video)
+        .where(Video.id == video_id, Video.attempts == attempt, Video.status.in_(TERMINAL_STATUSES))
+        .values(timings=timings, gpu_seconds=timings.get("gpu_seconds"))
+        .execution_options(synchronize_session=False)
+    )
+    return rows_affected(result) == 1
 
 
 def attempt_of(session: Session, video_id: str) -> tuple[VideoStatus, int] | None:

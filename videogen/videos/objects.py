@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from videogen.videos.phases import Phase
 from videogen.videos.tables import Video, VideoStatus
 
 
@@ -27,6 +28,24 @@ class InputReferenceObject(BaseModel):
     bytes: int
     size: str = Field(description="WIDTHxHEIGHT of the image as sent, after its EXIF orientation.")
     fit: str = Field(description="exact, crop or pad.")
+
+
+class TimingsObject(BaseModel):
+    """Where a job's time went (an extension), in seconds, as its worker measured it. A phase the
+    run never reached is null; ``loading_seconds`` is null when the model was already warm."""
+
+    queue_seconds: float | None = Field(None, description="From submission to the start of the run.")
+    loading_seconds: float | None = Field(None, description="Loading the model, when this job had to wait for it.")
+    encoding_prompt_seconds: float | None = Field(None, description="The text (and image) encoders.")
+    denoising_seconds: float | None = Field(None, description="The denoising loop, all steps.")
+    seconds_per_step: float | None = Field(None, description="denoising_seconds per step done.")
+    decoding_seconds: float | None = Field(None, description="The VAE decode, frames post-processed.")
+    encoding_seconds: float | None = Field(None, description="The MP4, thumbnail and spritesheet.")
+    uploading_seconds: float | None = Field(None, description="Storing the files.")
+    run_seconds: float | None = Field(None, description="The run on its worker, from the claim to its end.")
+    gpu_seconds: float | None = Field(
+        None, description="The GPU's busy time for this job, prompt encoding through the decode: what is billed."
+    )
 
 
 class VideoObject(BaseModel):
@@ -55,6 +74,16 @@ class VideoObject(BaseModel):
     metadata: dict[str, str]
     webhook_url: str | None = Field(None, description="Where this video's own completion events go.")
     input_reference: InputReferenceObject | None = Field(None, description="The image animated, if any.")
+    phase: Phase | None = Field(
+        None,
+        description="What the job is doing: queued, loading, encoding_prompt, denoising, decoding, encoding, "
+        "uploading; null once it has ended.",
+    )
+    denoising_step: int | None = Field(None, description="Denoising steps done of num_inference_steps, while running.")
+    estimated_completion_at: int | None = Field(
+        None, description="When the running job should end, from its worker's measured step and decode times."
+    )
+    timings: TimingsObject | None = Field(None, description="Seconds per phase, once the job has run.")
 
 
 def unix(value: datetime | None) -> int | None:
@@ -94,7 +123,19 @@ def to_video_object(video: Video, *, queue_position: int | None = None) -> Video
         metadata=video.metadata_ or {},
         webhook_url=video.webhook_url,
         input_reference=_input_reference(video),
+        phase=_phase(video),
+        denoising_step=video.denoising_step,
+        estimated_completion_at=unix(video.estimated_completion_at),
+        timings=TimingsObject.model_validate(video.timings) if video.timings else None,
     )
+
+
+def _phase(video: Video) -> Phase | None:
+    if video.status == VideoStatus.QUEUED:
+        return Phase.QUEUED
+    if video.status == VideoStatus.IN_PROGRESS:
+        return Phase(video.phase or Phase.LOADING)
+    return None
 
 
 def _input_reference(video: Video) -> InputReferenceObject | None:

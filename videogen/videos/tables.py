@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from videogen.database import Base, StatusColumn, utcnow
@@ -114,6 +114,17 @@ class Video(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     worker: Mapped[str | None] = mapped_column(String(200), default=None)
+
+    # Live, while in progress (the worker's heartbeat writes them; ``videogen.videos.phases``): what
+    # the job is doing, how many denoising steps are done, and when it should end, from the
+    # worker's measured step and decode times. Cleared when the job ends or is requeued.
+    phase: Mapped[str | None] = mapped_column(String(32), default=None)
+    denoising_step: Mapped[int | None] = mapped_column(Integer, default=None)
+    estimated_completion_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Once it ran: seconds per phase (``objects.TimingsObject``'s fields) and the GPU's busy time for
+    # it, what a cloud bills (``/v1/usage``); kept for failed and cancelled runs too.
+    timings: Mapped[dict[str, float | None] | None] = mapped_column(JSON, default=None)
+    gpu_seconds: Mapped[float | None] = mapped_column(Float, default=None)
 
     # Outcome.
     error_code: Mapped[str | None] = mapped_column(String(64), default=None)
