@@ -322,10 +322,13 @@ class Machine:
         if self.cuda:
             torch.cuda.synchronize()
 
-    def reset_peak_memory(self) -> None:
-        if self.cuda:
-            torch.cuda.empty_cache()
-            torch.cuda.reset_peak_memory_stats()
+    def reset_peak_memory(self) -> float:
+        """Starts a new peak; returns the GiB allocated now (0 on a CPU, whose figure is the RSS)."""
+        if not self.cuda:
+            return 0.0
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+        return float(torch.cuda.memory_allocated()) / 2**30
 
     def peak_memory_gib(self) -> float:
         """The peak of torch's allocations since the last reset on a GPU; the process's peak RSS on a
@@ -591,9 +594,10 @@ def probe_backend(name: str, machine: Machine, pair_mask: bool) -> str | None:
     expected = _masked_attention_reference(q, k, v, mask)
     rows = slice(0, valid) if pair_mask else slice(None)  # fully masked rows have no defined output
     worst = float((out[:, rows].float() - expected[:, rows]).abs().max().item())
-    tolerance = 3e-2 if machine.dtype != torch.float32 else 1e-4
+    scale = max(1.0, float(expected[:, rows].abs().max().item()))
+    tolerance = (5e-2 if machine.dtype != torch.float32 else 1e-4) * scale  # bf16 keeps ~3 digits
     if not math.isfinite(worst) or worst > tolerance:
-        return f"ignores or mishandles the mask (max error {worst:.3g} vs an exact masked softmax)"
+        return f"differs from an exact masked softmax by {worst:.3g} (tolerance {tolerance:.3g}): mask ignored?"
     return None
 
 
@@ -804,8 +808,8 @@ class Bench:
     def run(self) -> None:
         needs_hv = self.parts & {"transformer", "backends", "caches", "compile"}
         if needs_hv:
-            self.hunyuanvideo()
-        if "vae" in self.parts:
+            self.hunyuanvideo()  # the VAE runs inside it, between the steps and the caches
+        elif "vae" in self.parts:
             self.guard("vae", self.vae)
         if "hv15" in self.parts:
             self.guard("hv15", self.hunyuanvideo_15)
@@ -861,6 +865,10 @@ class Bench:
         if "transformer" in self.parts:
             for clip in sizes[1:]:
                 self.guard("transformer", functools.partial(native_at, clip))
+        # The VAE's decode before the sweeps: a cost of every video, where caches and compile are
+        # options. The 13B transformer stays resident (its memory is not counted in the VAE's).
+        if "vae" in self.parts:
+            self.guard("vae", self.vae)
         cache_clip = Clip.parse(self.args.cache_size)
         if "caches" in self.parts:
             self.guard("caches", lambda: self.caches(denoiser(cache_clip)))
@@ -998,6 +1006,7 @@ class Bench:
         vae = build_on_device(AutoencoderKLHunyuanVideo, config, self.machine, self.machine.vae_dtype)
         vae.enable_tiling()
         channels = vae.config.latent_channels
+        weights_gib = sum(p.numel() * p.element_size() for p in vae.parameters()) / 2**30 if self.machine.cuda else 0.0
         with torch.inference_mode():  # warm-up on a small latent: kernels loaded, allocator primed
             vae.decode(torch.zeros((1, channels, 2, 8, 8), device=self.machine.device, dtype=self.machine.vae_dtype))
         for text in self.args.sizes:
@@ -1007,7 +1016,7 @@ class Bench:
             self.report.say(f"VAE tiled decode {clip.name} ...")
             latents = torch.randn(clip.latent_shape(channels, spatial=8), device=self.machine.device)
             latents = (latents / vae.config.scaling_factor).to(self.machine.vae_dtype)
-            self.machine.reset_peak_memory()
+            resident = self.machine.reset_peak_memory()
             self.machine.sync()
             started = time.perf_counter()
             with torch.inference_mode():
@@ -1019,7 +1028,8 @@ class Bench:
                 "latents": list(latents.shape),
                 "frames": list(frames.shape),
                 "decode_s": seconds,
-                "peak_mem_gib": self.machine.peak_memory_gib(),
+                # The decode's own: its peak over what was resident (other models too), plus its weights.
+                "peak_mem_gib": self.machine.peak_memory_gib() - resident + weights_gib,
             }
             del frames, latents
             self.report.add("vae", row)

@@ -42,7 +42,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=c
 "$PYTHON" -c "import torch, diffusers; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name(), '| diffusers', diffusers.__version__)"
 
 export PYTHONUNBUFFERED=1
-timeout "${TIMEOUT_S:-540}" "$PYTHON" scripts/bench_gpu.py --budget-s "${BUDGET_S:-400}" --json "$OUT/bench_gpu.json" "$@" 2>&1 \
+timeout "${TIMEOUT_S:-560}" "$PYTHON" scripts/bench_gpu.py --budget-s "${BUDGET_S:-420}" --json "$OUT/bench_gpu.json" "$@" 2>&1 \
   | grep --line-buffered -v "Attention backends are an experimental feature" | tee "$OUT/bench_gpu.log"
 status=${PIPESTATUS[0]}
 echo "bench_gpu exit status $status (124: killed at TIMEOUT_S; the JSON holds what was measured by then)"
