@@ -188,6 +188,7 @@ def test_a_generation_reports_its_stages_in_order_and_times_each(generator: Vide
     # Nothing of the run is left on the pipeline.
     assert "encode_prompt" not in vars(generator.pipeline)
     assert "decode" not in vars(generator.pipeline.vae)
+    assert "forward" not in vars(generator.pipeline.transformer)
 
 
 def test_a_cancelled_generation_never_reaches_the_decode_stage(generator: VideoGenerator) -> None:

@@ -60,8 +60,8 @@ class Progress:
     and times the generation's stages (``Stage``) for a caller's ``StageCallback``.
 
     Stages are found without the pipeline's help: for the duration of one run its
-    ``encode_prompt`` and its VAE's ``decode`` are wrapped (``stages``), which every HunyuanVideo
-    pipeline calls exactly there; denoising is what lies between them.
+    ``encode_prompt``, its transformer's ``forward`` and its VAE's ``decode`` are wrapped
+    (``stages``); every HunyuanVideo pipeline calls them in that order, once per stage's start.
     """
 
     def __init__(
@@ -106,14 +106,17 @@ class Progress:
     @contextmanager
     def stages(self, pipeline: Any) -> Iterator[None]:
         """Follow one run of ``pipeline`` through its stages: prompt encoding from the first
-        ``encode_prompt`` call, denoising once it returns, decoding from the VAE's ``decode``.
+        ``encode_prompt`` call, denoising from the transformer's first call, decoding from the
+        VAE's ``decode``. (What lies between the prompt and the first step, the latents and an
+        image's VAE encode, counts as encoding the inputs; a negative prompt's encoding, which
+        comes after the prompt's, changes nothing.)
 
         The wrappers are instance attributes for the run only; removing them shows the class's
         methods (or whatever instance attribute was there) again, so nothing outlives the run,
         even one that raises.
         """
 
-        def wrap(owner: Any, name: str, before: Stage, after: Stage | None) -> None:
+        def wrap(owner: Any, name: str, stage: Stage) -> None:
             original = getattr(owner, name)
             own = vars(owner)
             shadowed, previous = name in own, own.get(name)  # someone else's wrapper, put back after
@@ -125,18 +128,16 @@ class Progress:
                     delattr(owner, name)
 
             def wrapper(*args: Any, **kwargs: Any) -> Any:
-                self.enter(before, pipeline)
-                result = original(*args, **kwargs)
-                if after is not None:
-                    self.enter(after, pipeline)
-                return result
+                self.enter(stage, pipeline)
+                return original(*args, **kwargs)
 
             setattr(owner, name, wrapper)
             stack.callback(restore)
 
         with ExitStack() as stack:
-            wrap(pipeline, "encode_prompt", Stage.ENCODING_PROMPT, Stage.DENOISING)
-            wrap(pipeline.vae, "decode", Stage.DECODING, None)
+            wrap(pipeline, "encode_prompt", Stage.ENCODING_PROMPT)
+            wrap(pipeline.transformer, "forward", Stage.DENOISING)
+            wrap(pipeline.vae, "decode", Stage.DECODING)
             yield
 
     def step(self) -> None:
