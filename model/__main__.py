@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         image=_first_frame(args.image, size) if args.image else None,
     )
+    print(f"{spec.name}: options {spec.options.summary()}", file=sys.stderr)
     generator = VideoGenerator(spec, load_pipeline(spec, args.models_dir, args.device))
     video = generator.generate(request, on_step=lambda done, total: print(f"step {done}/{total}", file=sys.stderr))
     encode_mp4(video.frames, fps, args.output)
