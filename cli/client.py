@@ -97,11 +97,20 @@ def _follow(client: httpx.Client, video: dict[str, Any], timeout: float) -> dict
                 raise typer.Exit(1)
             time.sleep(0.5)
             video = _checked(client.get(f"/videos/{video['id']}"))
-            label = video["status"]
-            if video.get("queue_position"):
-                label += f" (position {video['queue_position']})"
-            progress.update(task, completed=video["progress"], description=label)
+            progress.update(task, completed=video["progress"], description=_describe(video))
     return video
+
+
+def _describe(video: dict[str, Any]) -> str:
+    """One line of what the job is doing: ``denoising 12/50, done in ~40 s``, ``queued (position 3)``."""
+    label = str(video.get("phase") or video["status"])
+    if video.get("queue_position"):
+        label += f" (position {video['queue_position']})"
+    if video.get("denoising_step") is not None:
+        label += f" {video['denoising_step']}/{video['num_inference_steps']}"
+    if video.get("estimated_completion_at"):
+        label += f", done in ~{max(0, round(video['estimated_completion_at'] - time.time()))} s"
+    return label
 
 
 def _checked(response: httpx.Response) -> dict[str, Any]:
