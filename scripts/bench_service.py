@@ -30,9 +30,12 @@ The overhead's stages are all of them but the pipeline, plus ``pipeline_vs_alone
 to the overhead up to the timestamps' rounding (0.1 ms in ``timings``). The server-side view is
 ``completed_at`` minus the POST's start: the same without the client's polling.
 
-**The client** polls every ``--poll-ms`` (20 ms) from the POST on; a poll is a GET answered from the
-database, so polling costs the API process a little CPU beside the worker (it shows in
-``pipeline_vs_alone``).
+**The client** polls every ``--poll-ms`` (20 ms) once the job is due: from its
+``estimated_completion_at`` (whole seconds, so up to a second early) or once it is encoding or
+uploading; before that every ``--wait-poll-ms`` (250 ms). A poll is a GET the API answers from the
+database, and on these 2 cores its CPU is taken from the pipeline: polling every 20 ms all along
+(``--wait-poll-ms 0``) slows the worker's CPU-bound VAE decode by 10-15%, which ``pipeline_vs_alone``
+shows. A client that polls later than it should shows in ``completion``.
 
 **What runs.** Stacks of the script's own: the API (``videogen serve``) and a GPU worker (``videogen
 worker``, which loads and warms up the model before it consumes) started by ``tests.stack.ServiceStack``,
@@ -131,6 +134,12 @@ class Clip:
     def name(self) -> str:
         return f"{self.size} {self.seconds}s@{self.fps}fps ({self.num_frames} frames), {self.steps} steps"
 
+    @classmethod
+    def parse(cls, text: str) -> Clip:
+        """``SIZE:SECONDS:FPS:STEPS``, e.g. ``256x256:4:8:4``."""
+        size, seconds, fps, steps = text.split(":")
+        return cls(size, int(seconds), int(fps), int(steps))
+
     def body(self) -> dict[str, Any]:
         return {
             "prompt": PROMPT,
@@ -144,13 +153,12 @@ class Clip:
 
 
 # Every size hunyuanvideo-tiny offers, 2 s at 8 fps (17 frames), 4 steps: 1-3 s of pipeline on a
-# quiet 2-core machine; 256x256 also at 4 s (33 frames), the longest clip of the set.
+# quiet 2-core machine (``--clips`` picks others).
 CLIPS = [
     Clip("128x128", 2, 8, 4),
     Clip("256x256", 2, 8, 4),
     Clip("256x144", 2, 8, 4),
     Clip("144x256", 2, 8, 4),
-    Clip("256x256", 4, 8, 4),
 ]
 # The smallest clip that goes through every stage: a smoke run for tests, not a measurement.
 QUICK_CLIPS = [Clip("128x128", 1, 4, 1)]
@@ -279,14 +287,37 @@ def generation_request(clip: Clip) -> GenerationRequest:
     )
 
 
-def run_pipeline(generator: VideoGenerator, request: GenerationRequest) -> float:
-    """Seconds of one generation in this process."""
+@dataclass
+class Alone:
+    """One generation in this process: its seconds, and its stages' (the worker's ``gpu_seconds`` parts)."""
+
+    seconds: float
+    stages: dict[str, float]
+
+
+def run_pipeline(generator: VideoGenerator, request: GenerationRequest) -> Alone:
     started = time.perf_counter()
-    generator.generate(request)
-    return time.perf_counter() - started
+    timings = generator.generate(request).timings
+    return Alone(time.perf_counter() - started, {stage.value: seconds for stage, seconds in timings.seconds.items()})
 
 
-def run_end_to_end(target: Target, clip: Clip, poll_seconds: float) -> EndToEnd:
+@dataclass(frozen=True)
+class Polling:
+    """How the client waits: every ``tight`` seconds once the job is due (its ``estimated_completion_at``
+    has come, in the API's whole seconds, or it is encoding or uploading), every ``waiting`` seconds
+    before (0: tight all along)."""
+
+    tight: float
+    waiting: float
+
+    def interval(self, video: dict[str, Any]) -> float:
+        if not self.waiting or video.get("phase") in ("encoding", "uploading"):
+            return self.tight
+        due = video.get("estimated_completion_at")
+        return self.tight if due is not None and time.time() >= due else self.waiting
+
+
+def run_end_to_end(target: Target, clip: Clip, polling: Polling) -> EndToEnd:
     """POST the clip, poll until it is completed, and split the time by the job's own record."""
     http = target.http
     posted = time.time()
@@ -298,7 +329,7 @@ def run_end_to_end(target: Target, clip: Clip, poll_seconds: float) -> EndToEnd:
             raise RuntimeError(f"{target.name}: {video['id']} ended {video['status']}: {video.get('error')}")
         if time.time() - posted > JOB_DEADLINE_SECONDS:
             raise TimeoutError(f"{target.name}: {video['id']} not completed after {JOB_DEADLINE_SECONDS:g} s")
-        time.sleep(poll_seconds)
+        time.sleep(polling.interval(video))
         video = http.get(f"/videos/{video['id']}").json()
     seen = time.time()
     ran = (video["size"], video["num_frames"], video["num_inference_steps"], video["seed"], video["guidance_scale"])
@@ -331,14 +362,16 @@ class Sample:
     end_to_end_s: float
     server_end_to_end_s: float
     overhead_s: float
+    pipeline_stages: dict[str, float]  # the pipeline alone's stages, beside the worker's timings
     overhead_stages: dict[str, float]  # OVERHEAD_STAGES: they sum to overhead_s
+    service_s: float  # the overhead's stages but pipeline_vs_alone: end to end - the worker's pipeline
     stages: dict[str, float]
     timings: dict[str, float | None]
     video_id: str
 
 
-def sample(clip: Clip, config: str, repeat: int, pipeline_s: float, run: EndToEnd) -> Sample:
-    stages = run.stages
+def sample(clip: Clip, config: str, repeat: int, alone: Alone, run: EndToEnd) -> Sample:
+    stages, pipeline_s = run.stages, alone.seconds
     overhead_stages = {name: stages[name] for name in OVERHEAD_STAGES if name in stages}
     overhead_stages["pipeline_vs_alone"] = stages["pipeline"] - pipeline_s
     return Sample(
@@ -346,10 +379,12 @@ def sample(clip: Clip, config: str, repeat: int, pipeline_s: float, run: EndToEn
         config=config,
         repeat=repeat,
         pipeline_s=pipeline_s,
+        pipeline_stages=alone.stages,
         end_to_end_s=run.end_to_end_s,
         server_end_to_end_s=run.server_end_to_end_s,
         overhead_s=run.end_to_end_s - pipeline_s,
         overhead_stages={name: overhead_stages[name] for name in OVERHEAD_STAGES},
+        service_s=run.end_to_end_s - stages["pipeline"],
         stages=stages,
         timings=run.timings,
         video_id=run.video_id,
@@ -357,7 +392,7 @@ def sample(clip: Clip, config: str, repeat: int, pipeline_s: float, run: EndToEn
 
 
 def measure(
-    clips: list[Clip], targets: list[Target], generator: VideoGenerator, repeat: int, poll_seconds: float
+    clips: list[Clip], targets: list[Target], generator: VideoGenerator, repeat: int, polling: Polling
 ) -> list[Sample]:
     """One warm-up round, then ``repeat`` rounds: each clip's pipeline alone and its end-to-end run in
     every configuration, in an order that rotates every round."""
@@ -369,18 +404,18 @@ def measure(
         for clip in clips:
             request = generation_request(clip)
             order = runners[round_ % len(runners) :] + runners[: round_ % len(runners)]
-            pipeline_s = 0.0
+            alone = Alone(0.0, {})
             runs: dict[str, EndToEnd] = {}
             for runner in order:
                 if runner == "pipeline":
-                    pipeline_s = run_pipeline(generator, request)
+                    alone = run_pipeline(generator, request)
                 else:
-                    runs[runner] = run_end_to_end(by_name[runner], clip, poll_seconds)
+                    runs[runner] = run_end_to_end(by_name[runner], clip, polling)
             label = "warm-up" if warm_up else f"repeat {round_}/{repeat}"
             results = ", ".join(f"{name} {run.end_to_end_s:.2f} s" for name, run in runs.items())
-            print(f"{label}: {clip.name}: pipeline {pipeline_s:.2f} s, {results}", flush=True)
+            print(f"{label}: {clip.name}: pipeline {alone.seconds:.2f} s, {results}", flush=True)
             if not warm_up:
-                samples.extend(sample(clip, name, round_, pipeline_s, run) for name, run in runs.items())
+                samples.extend(sample(clip, name, round_, alone, run) for name, run in runs.items())
     return samples
 
 
@@ -399,6 +434,7 @@ def summarize(clips: list[Clip], configs: list[str], samples: list[Sample]) -> l
             pipeline = statistics.median(s.pipeline_s for s in group)
             overhead = statistics.median(s.overhead_s for s in group)
             server_overhead = statistics.median(s.server_end_to_end_s - s.pipeline_s for s in group)
+            service = statistics.median(s.service_s for s in group)
             rows.append(
                 {
                     "clip": clip.name,
@@ -410,6 +446,8 @@ def summarize(clips: list[Clip], configs: list[str], samples: list[Sample]) -> l
                     "overhead_pct": round(100 * overhead / pipeline, 2),
                     "server_overhead_ms": round(server_overhead * 1000, 1),
                     "server_overhead_pct": round(100 * server_overhead / pipeline, 2),
+                    "service_ms": round(service * 1000, 1),
+                    "service_pct": round(100 * service / pipeline, 2),
                     "stages_ms": {
                         name: round(statistics.median(s.overhead_stages[name] for s in group) * 1000, 1)
                         for name in OVERHEAD_STAGES
@@ -421,14 +459,17 @@ def summarize(clips: list[Clip], configs: list[str], samples: list[Sample]) -> l
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     stage_heads = " | ".join(OVERHEAD_STAGES)
-    print(f"| clip | config | pipeline s | end to end s | overhead ms | % | server-side ms | % | {stage_heads} (ms) |")
-    print("|---|---|---|---|---|---|---|---|" + "---|" * len(OVERHEAD_STAGES))
+    print(
+        "| clip | config | pipeline s | end to end s | overhead ms | % | server-side ms | % "
+        f"| service's own ms | % | {stage_heads} (ms) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|" + "---|" * len(OVERHEAD_STAGES))
     for row in rows:
         stages = " | ".join(f"{row['stages_ms'][name]:.0f}" for name in OVERHEAD_STAGES)
         print(
             f"| {row['clip']} | {row['config']} | {row['pipeline_s']:.2f} | {row['end_to_end_s']:.2f} "
             f"| {row['overhead_ms']:.0f} | {row['overhead_pct']:.1f}% | {row['server_overhead_ms']:.0f} "
-            f"| {row['server_overhead_pct']:.1f}% | {stages} |"
+            f"| {row['server_overhead_pct']:.1f}% | {row['service_ms']:.0f} | {row['service_pct']:.1f}% | {stages} |"
         )
 
 
@@ -437,7 +478,18 @@ def main() -> None:
     parser.add_argument("--configs", default=",".join(CONFIGS), help="embedded, production or both (default)")
     parser.add_argument("--repeat", type=int, default=3, help="measured rounds after the warm-up (default 3)")
     parser.add_argument("--quick", action="store_true", help="one small clip, 2 rounds: a smoke run (for tests)")
-    parser.add_argument("--poll-ms", type=float, default=20.0, help="the client's polling interval (default 20)")
+    parser.add_argument(
+        "--clips",
+        type=lambda text: [Clip.parse(c) for c in text.split(",")],
+        help="SIZE:SECONDS:FPS:STEPS,... instead of every size at 2 s, 8 fps, 4 steps",
+    )
+    parser.add_argument("--poll-ms", type=float, default=20.0, help="the client's polling once a job is due (20)")
+    parser.add_argument(
+        "--wait-poll-ms",
+        type=float,
+        default=250.0,
+        help="the client's polling before a job's estimated completion (default 250; 0: --poll-ms all along)",
+    )
     parser.add_argument("--json", type=Path, help="also write the report (every sample included) here")
     parser.add_argument("--postgres-url", default=POSTGRES_ADMIN_URL, help="a PostgreSQL URL that may create databases")
     parser.add_argument("--redis-url", default=REDIS_URL, help="a private Redis database (never 0), flushed at the end")
@@ -445,7 +497,7 @@ def main() -> None:
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     if not configs or set(configs) - set(CONFIGS):
         parser.error(f"--configs: a comma-separated list of {', '.join(CONFIGS)}")
-    clips = QUICK_CLIPS if args.quick else CLIPS
+    clips = args.clips or (QUICK_CLIPS if args.quick else CLIPS)
     repeat = 2 if args.quick else args.repeat
     if repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -462,7 +514,8 @@ def main() -> None:
         print("loading the pipeline in this process", flush=True)
         generator = VideoGenerator(spec, load_pipeline(spec, models_dir, "cpu"))
         started = time.monotonic()
-        samples = measure(clips, targets, generator, repeat, args.poll_ms / 1000)
+        polling = Polling(args.poll_ms / 1000, args.wait_poll_ms / 1000)
+        samples = measure(clips, targets, generator, repeat, polling)
         elapsed = time.monotonic() - started
 
     rows = summarize(clips, configs, samples)
@@ -470,7 +523,8 @@ def main() -> None:
     print_table(rows)
     print(
         f"\nmedians of {repeat} rounds (after a warm-up) in {elapsed:.0f} s; overhead = end to end - pipeline alone; "
-        f"server-side = completed_at - POST; the client polls every {args.poll_ms:g} ms"
+        f"server-side = completed_at - POST; the client polls every {args.wait_poll_ms:g} ms, every "
+        f"{args.poll_ms:g} ms once a job is due"
     )
     if args.json:
         report = report_header(

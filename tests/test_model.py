@@ -168,6 +168,23 @@ def test_encoded_mp4_is_h264_yuv420p_with_faststart(generator: VideoGenerator, t
     assert (frames[0].width, frames[0].height) == (256, 144)
 
 
+def test_encode_all_makes_the_same_three_files_as_the_encoders_one_by_one(
+    generator: VideoGenerator, tmp_path: Path
+) -> None:
+    from model.encoding import encode_all, encode_mp4, encode_spritesheet, encode_thumbnail
+
+    frames = generator.generate(request(width=128, height=128, num_frames=9)).frames
+    files = encode_all(frames, 8, tmp_path / "all.mp4")
+    assert files.thumbnail == encode_thumbnail(frames)
+    assert files.spritesheet == encode_spritesheet(frames)
+    alone = encode_mp4(frames, 8, tmp_path / "alone.mp4")
+    with av.open(str(files.video_path)) as together, av.open(str(alone)) as single:
+        decoded = [f.to_ndarray(format="rgb24") for f in together.decode(video=0)]
+        expected = [f.to_ndarray(format="rgb24") for f in single.decode(video=0)]
+    assert len(decoded) == 9
+    assert all(np.array_equal(a, b) for a, b in zip(decoded, expected, strict=True))
+
+
 def test_a_generation_reports_its_stages_in_order_and_times_each(generator: VideoGenerator) -> None:
     from model.generation import Stage
 

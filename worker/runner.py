@@ -27,6 +27,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -37,7 +38,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from model import ModelRegistry
-from model.encoding import encode_mp4, encode_spritesheet, encode_thumbnail
+from model.encoding import EncodedVideo, encode_all
 from model.generation import GenerationCancelled, GenerationRequest
 from model.stages import StageTimings
 from videogen.database import session_scope
@@ -196,6 +197,8 @@ class JobRunner:
         self.pipelines = pipelines
         self.estimates = pipelines.estimates
         self._private = private_words(settings)
+        # A job's three files go to storage at once: three round trips to S3 cost about one.
+        self._uploads = ThreadPoolExecutor(max_workers=3, thread_name_prefix="upload")
 
     def run(self, video_id: str) -> str:
         """Run the job a message about ``video_id`` stands for; returns how it ended here.
@@ -329,18 +332,15 @@ class JobRunner:
             run.model_stages = result.timings
             heartbeat.check()
             clock.enter(Phase.ENCODING)
-            video_path = encode_mp4(result.frames, video.fps, scratch / "video.mp4")
-            thumbnail = encode_thumbnail(result.frames)
-            spritesheet = encode_spritesheet(result.frames)
+            files = encode_all(result.frames, video.fps, scratch / "video.mp4")
             clock.enter(Phase.UPLOADING)
-            self._finish(run, heartbeat, video_path, thumbnail, spritesheet)
+            self._finish(run, heartbeat, files)
 
-    def _finish(
-        self, run: RunRecord, heartbeat: Heartbeat, video_path: Path, thumbnail: bytes, spritesheet: bytes
-    ) -> None:
+    def _finish(self, run: RunRecord, heartbeat: Heartbeat, files: EncodedVideo) -> None:
         """Upload the files and complete the job, retrying both while storage or the database is
         unreachable, for up to ``WORKER_FINISH_RETRY_SECONDS`` in all."""
         video = run.video
+        video_path = files.video_path
         deadline = time.monotonic() + self.settings.worker_finish_retry_seconds
         keys = {
             variant: asset_key(video.id, video.attempts, variant) for variant in ("video", "thumbnail", "spritesheet")
@@ -348,9 +348,19 @@ class JobRunner:
 
         def upload() -> None:
             # Each attempt has its own keys, so uploading a file again overwrites only our own copy.
-            self.storage.put_file(keys["video"], video_path, CONTENT_TYPES["video"])
-            self.storage.put_bytes(keys["thumbnail"], thumbnail, CONTENT_TYPES["thumbnail"])
-            self.storage.put_bytes(keys["spritesheet"], spritesheet, CONTENT_TYPES["spritesheet"])
+            # All three are waited for; the first to fail (in this order) is what the retry sees.
+            puts = [
+                self._uploads.submit(self.storage.put_file, keys["video"], video_path, CONTENT_TYPES["video"]),
+                self._uploads.submit(
+                    self.storage.put_bytes, keys["thumbnail"], files.thumbnail, CONTENT_TYPES["thumbnail"]
+                ),
+                self._uploads.submit(
+                    self.storage.put_bytes, keys["spritesheet"], files.spritesheet, CONTENT_TYPES["spritesheet"]
+                ),
+            ]
+            wait(puts)
+            for put in puts:
+                put.result()
 
         def complete() -> bool:
             timings = run.timings()  # the upload is over: every phase is measured now
