@@ -29,13 +29,15 @@ class Settings(BaseSettings):
         description="Celery broker. Default: kombu's filesystem transport under DATA_DIR/broker. Production: redis://...",
     )
     embedded_broker_poll_seconds: float = Field(
-        0.05,
+        0.025,
         gt=0,
         description="How often an idle worker (and webhook worker) of the embedded broker looks in its folder for "
         "a message: the folder cannot wake a consumer as Redis does, so a job waits up to this long (half of it on "
         "average) before an idle worker starts it. kombu's default of 1 s made pickup 0.5-1 s (p50 564 ms); 50 ms "
-        "makes it p50 34 ms, p90 50 ms for about 3 ms of CPU per idle second per worker process (a directory "
-        "listing per queue a poll; scripts/bench_pickup.py). Unused with a Redis broker.",
+        "made it p50 34 ms, p90 50 ms for about 3 ms of CPU per idle second per worker process (a directory "
+        "listing per queue a poll; scripts/bench_pickup.py); 25 ms takes another ~12 ms off every job's pickup, "
+        "about 1% of a tiny model's 1-2 s clip (scripts/bench_service.py), for about twice that idle CPU. "
+        "Unused with a Redis broker.",
     )
 
     # --- storage -----------------------------------------------------------------------------
