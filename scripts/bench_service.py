@@ -1,6 +1,6 @@
 """The service's own overhead (issue 11): the pipeline alone vs end to end through the API, side by side.
 
-    python scripts/bench_service.py                                  # both configurations, every tiny size
+    python scripts/bench_service.py                                  # both configurations, every size: ~2.5 min
     python scripts/bench_service.py --configs embedded --repeat 5 --json service.json
     python scripts/bench_service.py --quick --configs embedded       # one small clip, for the test
 
@@ -28,7 +28,10 @@ clock) and ``timings`` (``videogen.videos.objects.TimingsObject``):
 
 The overhead's stages are all of them but the pipeline, plus ``pipeline_vs_alone``; per run they sum
 to the overhead up to the timestamps' rounding (0.1 ms in ``timings``). The server-side view is
-``completed_at`` minus the POST's start: the same without the client's polling.
+``completed_at`` minus the POST's start: the same without the client's polling. The service's own
+time is end to end minus the worker's own pipeline: every stage but ``pipeline_vs_alone``, the figure
+free of the difference between two runs of one pipeline (which on a shared machine swings by
+hundreds of milliseconds either way).
 
 **The client** polls every ``--poll-ms`` (20 ms) once the job is due: from its
 ``estimated_completion_at`` (whole seconds, so up to a second early) or once it is encoding or
