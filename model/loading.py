@@ -113,4 +113,6 @@ def _apply_options(pipeline: Any, options: ModelOptions, device: str) -> None:
         compile_kwargs: dict[str, Any] = {"fullgraph": options.compile_fullgraph}
         if options.compile_mode is not None:
             compile_kwargs["mode"] = options.compile_mode
+        if options.compile_backend is not None:
+            compile_kwargs["backend"] = options.compile_backend
         transformer.compile_repeated_blocks(**compile_kwargs)

@@ -291,6 +291,10 @@ class ModelOptions:
     compile: bool = False
     compile_fullgraph: bool = False
     compile_mode: str | None = None
+    # torch.compile's backend: inductor (None, the default) generates kernels; "cudagraphs" only
+    # replays CUDA graphs; "aot_eager" traces without generating code (what the CPU tests use: the
+    # wiring is ours, the code generation torch's).
+    compile_backend: str | None = None
     quantization: QuantizationOption | None = None
     cpu_offload: bool = False
     group_offload: GroupOffloadOption | None = None
@@ -310,7 +314,7 @@ class ModelOptions:
         for name in ("compile", "compile_fullgraph", "cpu_offload", "vae_tiling"):
             if name in table:
                 parsed[name] = _typed(name, table.pop(name), bool)
-        for name in ("attention_backend", "compile_mode"):
+        for name in ("attention_backend", "compile_mode", "compile_backend"):
             if name in table:
                 parsed[name] = _typed(name, table.pop(name), str)
         if "cache" in table:
@@ -330,7 +334,8 @@ class ModelOptions:
         if self.attention_backend:
             parts.append(f"attention_backend={self.attention_backend}")
         if self.compile:
-            parts.append("compile=regional" + (" fullgraph" if self.compile_fullgraph else ""))
+            backend = f" {self.compile_backend}" if self.compile_backend else ""
+            parts.append("compile=regional" + (" fullgraph" if self.compile_fullgraph else "") + backend)
         if self.quantization is not None:
             quant_type = self.quantization.quant_type
             parts.append(f"quantization={self.quantization.backend}" + (f":{quant_type}" if quant_type else ""))

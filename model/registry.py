@@ -69,6 +69,7 @@ class ModelRegistry:
             compile = true                       # regional: transformer.compile_repeated_blocks
             compile_fullgraph = false
             compile_mode = "max-autotune-no-cudagraphs"
+            compile_backend = "inductor"         # torch.compile's default ("cudagraphs", "aot_eager")
             cpu_offload = false                  # enable_model_cpu_offload (CUDA only)
             vae_tiling = true
             group_offload = false                # or a table: offload_type, num_blocks_per_group, use_stream...
