@@ -56,7 +56,6 @@ import json
 import secrets
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -88,7 +87,7 @@ from model.generation import GenerationRequest, VideoGenerator  # noqa: E402
 from model.loading import load_pipeline  # noqa: E402
 from model.tiny import build_missing  # noqa: E402
 from tests.helpers import production_env  # noqa: E402
-from tests.stack import ServiceStack, free_port, videogen_cli, wait_until  # noqa: E402
+from tests.stack import ServiceStack, moto_server, videogen_cli  # noqa: E402
 from videogen.database import get_engine  # noqa: E402
 from videogen.videos.tables import Video  # noqa: E402
 
@@ -189,25 +188,6 @@ class Target:
         return created, started, completed
 
 
-@contextmanager
-def moto_server(log_dir: Path) -> Iterator[str]:
-    """moto's standalone S3 server on a free port (as the test suite runs it); its URL."""
-    port = free_port()
-    with (log_dir / "moto.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: httpx.get(f"{url}/moto-api/", timeout=2).status_code < 500, 120, message="moto server")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 def service_settings(models_dir: Path) -> dict[str, str]:
     """What both configurations' processes add to a benchlib deployment: the one model, on the CPU,
     logging at the service's default level (the worker's ``ready.`` line is INFO)."""
@@ -229,7 +209,7 @@ def deployment_for(name: str, data_dir: Path, args: argparse.Namespace) -> Itera
         return
     with (
         production_deployment(data_dir, args.postgres_url, args.redis_url) as deployment,
-        moto_server(data_dir) as s3_url,
+        moto_server(data_dir / "moto.log") as s3_url,
     ):
         settings = production_env(
             deployment.database_url,

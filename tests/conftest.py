@@ -20,8 +20,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -42,7 +40,7 @@ from tests.helpers import (
     scratch_database,
     service_env,
 )
-from tests.stack import ServiceStack, free_port, make_broken_model, wait_until
+from tests.stack import ServiceStack, make_broken_model, moto_server
 from tests.webhook_receiver import WebhookReceiver
 
 REDIS_SERVER_URL = os.environ.get("VIDEOGEN_TEST_REDIS_URL", "redis://127.0.0.1:6379")
@@ -229,18 +227,8 @@ def redis_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """moto's standalone S3 server: real HTTP, real boto3 signing, real presigned URLs."""
-    port = free_port()
-    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: httpx.get(f"{url}/moto-api/", timeout=2).status_code < 500, 120, message="moto server")
+    with moto_server(tmp_path_factory.mktemp("moto") / "moto.log") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

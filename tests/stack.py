@@ -10,6 +10,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +40,26 @@ def wait_until(predicate, timeout: float, interval: float = 0.2, message: str = 
             last_error = exc
         time.sleep(interval)
     raise TimeoutError(f"timed out after {timeout}s waiting for {message} (last error: {last_error!r})")
+
+
+@contextmanager
+def moto_server(log_path: Path) -> Iterator[str]:
+    """moto's standalone S3 server on a free port, logging to ``log_path``: real HTTP, real boto3
+    signing, real presigned URLs. Yields its URL; stopped on exit."""
+    port = free_port()
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until(lambda: httpx.get(f"{url}/moto-api/", timeout=2).status_code < 500, 120, message="moto server")
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 def videogen_cli(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
