@@ -49,7 +49,9 @@ class Settings(BaseSettings):
     s3_access_key_id: str | None = Field(None, description="Credentials; None uses boto3's usual chain.")
     s3_secret_access_key: str | None = Field(None, description="Credentials; None uses boto3's usual chain.")
     s3_prefix: str = Field("videos/", description="Key prefix inside the bucket.")
-    s3_create_bucket: bool = Field(False, description="Create the bucket at start-up if missing (dev/test).")
+    s3_create_bucket: bool = Field(
+        False, description="Create the bucket at start-up if missing, and again if a write finds it gone (dev/test)."
+    )
     s3_connect_timeout_seconds: float = Field(
         5.0, gt=0, description="Connect timeout of one S3 request (a store that does not answer fails fast)."
     )

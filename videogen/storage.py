@@ -161,12 +161,16 @@ class S3Storage:
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
         max_attempts: int = 3,
+        create_bucket: bool = False,
     ):
         import boto3
         from botocore.config import Config
 
         self.bucket = bucket
         self.prefix = prefix
+        # The deployment owns its bucket (``S3_CREATE_BUCKET``): one found missing on a write (a
+        # development S3 restarted empty, say) is created again rather than failing the job.
+        self.create_bucket = create_bucket
         self.client = boto3.client(
             "s3",
             endpoint_url=endpoint_url,
@@ -196,16 +200,25 @@ class S3Storage:
         _s3_call(ensure)
 
     def put_file(self, key: str, path: Path, content_type: str) -> None:
-        _s3_call(
+        self._write(
             lambda: self.client.upload_file(
                 str(path), self.bucket, self._key(key), ExtraArgs={"ContentType": content_type}
             )
         )
 
     def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
-        _s3_call(
+        self._write(
             lambda: self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type)
         )
+
+    def _write(self, call: Callable[[], object]) -> None:
+        try:
+            _s3_call(call)
+        except StorageUnavailableError as exc:
+            if not (self.create_bucket and _is_missing_bucket(exc.__cause__)):
+                raise
+            self.ensure_bucket()
+            _s3_call(call)
 
     def open(self, key: str) -> StoredObject:
         from botocore.exceptions import ClientError
@@ -238,6 +251,13 @@ class S3Storage:
         if filename:
             params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
         return _s3_call(lambda: self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in))
+
+
+def _is_missing_bucket(exc: BaseException | None) -> bool:
+    """S3's NoSuchBucket, raised by the client itself or wrapped by boto3's transfer manager."""
+    text = str(exc) if exc is not None else ""
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code") if exc is not None else None
+    return code == "NoSuchBucket" or "(NoSuchBucket)" in text
 
 
 def _s3_call(call: Callable[[], T]) -> T:
@@ -304,6 +324,7 @@ def storage_from_settings(settings: Settings) -> Storage:
             connect_timeout=settings.s3_connect_timeout_seconds,
             read_timeout=settings.s3_read_timeout_seconds,
             max_attempts=settings.s3_max_attempts,
+            create_bucket=settings.s3_create_bucket,
         )
         if settings.s3_create_bucket:
             storage.ensure_bucket()
