@@ -24,11 +24,9 @@ from datetime import datetime, timedelta
 from model.stages import Stage, StageTimings
 from videogen.database import utcnow
 from videogen.videos.jobs import LiveState
-from videogen.videos.phases import Phase
+from videogen.videos.phases import WORKER_PHASES, Phase
 from worker.estimates import Expectation
 
-# The phases after each one, in the order a run goes through them.
-_ORDER = (Phase.LOADING, Phase.ENCODING_PROMPT, Phase.DENOISING, Phase.DECODING, Phase.ENCODING, Phase.UPLOADING)
 # The model's own stages: what the GPU is busy with for the job (``gpu_seconds``).
 _GPU_PHASES = (Phase.ENCODING_PROMPT, Phase.DENOISING, Phase.DECODING)
 # Share of the progress bar the steps fill when nothing else is known yet.
@@ -111,10 +109,10 @@ class JobClock:
     def _remaining(self, now: float) -> float | None:
         """Seconds left in the run, or None while the denoising is ahead and nothing says how
         long a step takes."""
-        position = _ORDER.index(self._phase)
+        position = WORKER_PHASES.index(self._phase)
         in_phase = now - self._phase_started
         left = 0.0
-        for phase in _ORDER[position:]:
+        for phase in WORKER_PHASES[position:]:
             if phase == Phase.DENOISING:
                 denoising = self._denoising_left(now)
                 if denoising is None:
@@ -166,7 +164,7 @@ class JobClock:
             run = self._clock() - self._started
         steps = model_stages.steps if model_stages is not None else steps_done
         record: dict[str, float | None] = {"queue_seconds": _rounded(queue_seconds)}
-        for phase in _ORDER:
+        for phase in WORKER_PHASES:
             record[f"{phase.value}_seconds"] = _rounded(seconds.get(phase))
         denoising = seconds.get(Phase.DENOISING)
         record["seconds_per_step"] = _rounded(denoising / steps) if denoising is not None and steps else None

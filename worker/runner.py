@@ -47,7 +47,7 @@ from videogen.settings import Settings
 from videogen.storage import Storage, StorageUnavailableError, read_bytes
 from videogen.videos import jobs
 from videogen.videos.assets import CONTENT_TYPES, asset_key, attempt_prefix, delete_attempts
-from videogen.videos.phases import Phase
+from videogen.videos.phases import WORKER_PHASES, Phase
 from videogen.videos.tables import Video, VideoStatus
 from worker import metrics
 from worker.backoff import retry_until
@@ -273,9 +273,10 @@ class JobRunner:
         return VideoStatus.COMPLETED
 
     def _count_gpu_time(self, run: RunRecord) -> dict[str, float | None]:
-        """The run's timings, its GPU time counted in the worker's metrics."""
+        """The run's timings as of now, its GPU time counted in the worker's metrics (once per
+        run, whatever its end)."""
         timings = run.timings()
-        metrics.GPU_SECONDS.labels(model=run.video.model).inc(timings["gpu_seconds"] or 0.0)
+        _count_gpu_seconds(run.video.model, timings)
         return timings
 
     def _record_cancelled_run(self, run: RunRecord) -> None:
@@ -304,7 +305,6 @@ class JobRunner:
                     failure.message,
                     attempt=video.attempts,
                     timings=timings,
-                    gpu_seconds=timings["gpu_seconds"],
                 )
 
         # A failure that was the database staying away has already waited its time.
@@ -363,7 +363,6 @@ class JobRunner:
                 put.result()
 
         def complete() -> bool:
-            timings = run.timings()  # the upload is over: every phase is measured now
             with session_scope(self.settings.database_url) as session:
                 if jobs.complete(
                     session,
@@ -375,7 +374,6 @@ class JobRunner:
                     video_bytes=video_path.stat().st_size,
                     retention=timedelta(hours=video.retention_hours),
                     timings=timings,
-                    gpu_seconds=timings["gpu_seconds"],
                 ):
                     return True
                 # Refused: either an earlier try did commit and only its answer was lost (then the
@@ -383,16 +381,20 @@ class JobRunner:
                 return jobs.attempt_of(session, video.id) == (VideoStatus.COMPLETED, video.attempts)
 
         self._retry(deadline, "upload", upload, heartbeat)
+        timings = run.timings()  # the upload is over: every phase is measured, once, for all uses
         heartbeat.check()
         if not self._retry(deadline, "complete", complete, heartbeat):  # cancelled or deleted during upload
             raise _lost_error(_why_lost(self.settings.database_url, video.id, video.attempts), video.id)
-        self._learn_from(run)
+        self._learn_from(run, timings)
 
-    def _learn_from(self, run: RunRecord) -> None:
-        """A completed run: its phases go to the metrics and to the estimates for later jobs."""
+    def _learn_from(self, run: RunRecord, timings: dict[str, float | None]) -> None:
+        """A completed run: its phases (as recorded on the video) go to the metrics and to the
+        estimates for later jobs."""
         model = run.video.model
-        timings = self._count_gpu_time(run)
-        phases = run.phase_seconds()
+        _count_gpu_seconds(model, timings)
+        phases = {
+            phase: seconds for phase in WORKER_PHASES if (seconds := timings[f"{phase.value}_seconds"]) is not None
+        }
         for phase, seconds in phases.items():
             metrics.PHASE_SECONDS.labels(model=model, phase=phase.value).observe(seconds)
         if timings["seconds_per_step"] is not None:
@@ -437,15 +439,16 @@ class RunRecord:
         self.clock = clock
         self.model_stages: StageTimings | None = None
 
-    def phase_seconds(self) -> dict[Phase, float]:
-        return self.clock.phase_seconds(self.model_stages)
-
     def timings(self) -> dict[str, float | None]:
         return self.clock.timings(self.queue_seconds(), self.model_stages)
 
     def queue_seconds(self) -> float | None:
         started, created = self.video.started_at, self.video.created_at
         return None if started is None else max((started - created).total_seconds(), 0.0)
+
+
+def _count_gpu_seconds(model: str, timings: dict[str, float | None]) -> None:
+    metrics.GPU_SECONDS.labels(model=model).inc(timings["gpu_seconds"] or 0.0)
 
 
 def run_message(runner: JobRunner, video_id: str) -> str:

@@ -174,7 +174,6 @@ def complete(
     spritesheet_key: str | None = None,
     retention: timedelta,
     timings: dict[str, float | None] | None = None,
-    gpu_seconds: float | None = None,
 ) -> bool:
     now = utcnow()
     return transition(
@@ -192,7 +191,7 @@ def complete(
         video_bytes=video_bytes,
         heartbeat_at=now,
         timings=timings,
-        gpu_seconds=gpu_seconds,
+        gpu_seconds=_gpu_seconds(timings),
     )
 
 
@@ -205,12 +204,11 @@ def fail(
     attempt: int | None = None,
     silent_since: datetime | None = None,
     timings: dict[str, float | None] | None = None,
-    gpu_seconds: float | None = None,
 ) -> bool:
     """End a running job as failed. A worker names its ``attempt`` (and what the run took, when it
     got that far); the reconciler failing a lost worker's job names the attempt and the heartbeat
     it read as well (see ``requeue``)."""
-    recorded = {} if timings is None else {"timings": timings, "gpu_seconds": gpu_seconds}
+    recorded = {} if timings is None else {"timings": timings, "gpu_seconds": _gpu_seconds(timings)}
     return transition(
         session,
         video_id,
@@ -252,10 +250,15 @@ def record_run(session: Session, video_id: str, *, attempt: int, timings: dict[s
     result = session.execute(
         update(Video)
         .where(Video.id == video_id, Video.attempts == attempt, Video.status.in_(TERMINAL_STATUSES))
-        .values(timings=timings, gpu_seconds=timings.get("gpu_seconds"))
+        .values(timings=timings, gpu_seconds=_gpu_seconds(timings))
         .execution_options(synchronize_session=False)
     )
     return rows_affected(result) == 1
+
+
+def _gpu_seconds(timings: dict[str, float | None] | None) -> float | None:
+    """The run's GPU time, kept in a column of its own beside ``timings`` so usage can sum it."""
+    return None if timings is None else timings.get("gpu_seconds")
 
 
 def attempt_of(session: Session, video_id: str) -> tuple[VideoStatus, int] | None:
