@@ -12,8 +12,10 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import make_url
 
+from api.docs import install_docs
 from api.errors import install_error_handlers, unexpected_error
 from api.limits import BodyLimit, ConcurrencyLimit, LastResort, body_limit_for
+from api.metrics import HttpMetrics
 from api.openapi import install_openapi
 from api.options import install_options
 from api.routes import access_requests, admin, models, system, usage, videos, webhooks
@@ -84,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "Authenticate with `Authorization: Bearer <key>`."
         ),
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's pages load their files from CDNs; api.docs serves them from the package
+        redoc_url=None,
     )
     app.state.settings = settings
     _configure_logging(settings)
@@ -123,6 +127,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_queued=settings.api_max_queued_requests,
         queue_timeout=settings.api_queue_timeout_seconds,
     )
+    # Outside the request queue: a request is timed from its arrival, and a 503 "busy" is counted.
+    app.add_middleware(HttpMetrics, routes=app.router.routes)
     app.include_router(videos.router)
     app.include_router(models.router)
     app.include_router(webhooks.router)
@@ -130,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(access_requests.router)
     app.include_router(admin.router)
     app.include_router(system.router)
+    install_docs(app)  # /docs, /redoc and their assets
     install_options(app)  # OPTIONS on every path, from the routes above
     install_openapi(app)
     return app
