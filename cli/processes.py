@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Annotated
@@ -195,6 +196,10 @@ def serve(
 ) -> None:
     """Run the HTTP API."""
     settings = get_settings()
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # The workers' counters in files a scrape of any of them sums (api.metrics): a fresh folder
+        # per start, as prometheus-client's multiprocess mode needs.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="videogen-metrics-")
     os.execv(sys.executable, _serve_command(settings, host or settings.api_host, port or settings.api_port, workers))
 
 

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, create_engine, text
@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from api.deps import SettingsDep, UnitOfWorkRoute
+from api.metrics import process_metrics
 from api.schemas import ErrorResponse
 from videogen.database import session_scope, utcnow
 from videogen.errors import ServiceUnavailableError
@@ -75,22 +76,22 @@ class JobGaugeCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         with session_scope(self.settings.database_url) as session:
-            stats = job_stats(session)
+            stats = job_stats(session, self.settings.models, utcnow())
         gauge = GaugeMetricFamily(
-            "videogen_jobs", "Jobs not yet finished, by status and model.", labels=["status", "model"]
+            "videogen_jobs",
+            "Jobs not yet finished, by status (queued, in_progress) and model; 0 for a served model without any.",
+            labels=["status", "model"],
         )
-        for status, model, count in stats.active:
+        for (status, model), count in sorted(stats.active.items()):
             gauge.add_metric([status, model], count)
         yield gauge
         wait = GaugeMetricFamily(
             "videogen_oldest_queued_seconds",
-            "Age of the oldest queued job per model: the signal to scale GPU workers on.",
+            "Age of the oldest queued job per model (0 when none is queued): the signal to scale GPU workers on.",
             labels=["model"],
         )
-        now = utcnow()
-        for model, created_at in stats.oldest_queued:
-            created = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
-            wait.add_metric([model], (now - created).total_seconds())
+        for model, seconds in sorted(stats.oldest_queued_seconds.items()):
+            wait.add_metric([model], seconds)
         yield wait
 
 
@@ -127,5 +128,5 @@ def metrics(settings: SettingsDep) -> Response:
     registry = CollectorRegistry()
     registry.register(JobGaugeCollector(settings))
     registry.register(WebhookGaugeCollector(settings))
-    # Gauges from the database, then this process's own counters (rate-limit fallbacks, ...).
-    return Response(generate_latest(registry) + generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    # Gauges from the database, then the API processes' own counters (HTTP requests, rate-limit fallbacks).
+    return Response(generate_latest(registry) + process_metrics(), media_type=CONTENT_TYPE_LATEST)
