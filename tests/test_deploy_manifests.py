@@ -1,4 +1,5 @@
-"""deploy/: manifests parse, configure only real settings, and the dashboard queries real metrics."""
+"""deploy/: the Helm chart configures only real settings and asks for GPUs, and the dashboard
+queries real metrics. (The chart's own behaviour is in tests/test_helm_chart.py.)"""
 
 from __future__ import annotations
 
@@ -6,39 +7,26 @@ import json
 import re
 from pathlib import Path
 
-import yaml
-
-from videogen.settings import Settings
+from tests.helm_chart import EVERYTHING, SETTINGS, of_kind, pod_spec, render, settings_used
 
 REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / "deploy"
-SETTINGS = {f"VIDEOGEN_{name.upper()}" for name in Settings.model_fields}
 
 
-def manifests() -> list[dict]:  # type: ignore[type-arg]
-    docs = []
-    for path in sorted((DEPLOY / "kubernetes").glob("*.yaml")):
-        docs += [d for d in yaml.safe_load_all(path.read_text()) if d]
-    return docs
+def test_the_chart_renders_and_uses_only_known_settings() -> None:
+    for values in (None, EVERYTHING):
+        docs = render(values)
+        assert {"Deployment", "Service", "ConfigMap", "Job", "PodDisruptionBudget"} <= {d["kind"] for d in docs}
+        used = settings_used(docs)
+        assert used, "the chart sets no settings"
+        assert used <= SETTINGS, f"unknown settings in the chart: {used - SETTINGS}"
 
 
-def test_manifests_parse_and_use_only_known_settings() -> None:
-    docs = manifests()
-    kinds = {d["kind"] for d in docs}
-    assert {"Deployment", "Service", "ConfigMap", "Secret", "Job"} <= kinds
-    used = set()
-    for doc in docs:
-        used |= {k for k in {**doc.get("data", {}), **doc.get("stringData", {})} if k.startswith("VIDEOGEN_")}
-        for container in doc.get("spec", {}).get("template", {}).get("spec", {}).get("containers", []):
-            used |= {e["name"] for e in container.get("env", []) if e["name"].startswith("VIDEOGEN_")}
-    assert used, "manifests set no settings"
-    assert used <= SETTINGS, f"unknown settings in manifests: {used - SETTINGS}"
-
-
-def test_worker_asks_for_a_gpu() -> None:
-    [worker] = [d for d in manifests() if d["kind"] == "Deployment" and "worker" in d["metadata"]["name"]]
-    limits = worker["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
-    assert limits["nvidia.com/gpu"] == 1
+def test_every_worker_asks_for_a_gpu() -> None:
+    workers = [d for d in of_kind(render(EVERYTHING), "Deployment") if "-worker-" in d["metadata"]["name"]]
+    assert len(workers) == len(EVERYTHING["workers"])
+    for worker in workers:
+        assert pod_spec(worker)["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == 1
 
 
 def test_dashboard_queries_metrics_that_exist() -> None:
@@ -49,3 +37,12 @@ def test_dashboard_queries_metrics_that_exist() -> None:
     for name in names:
         base = re.sub(r"_(bucket|total|count|sum)$", "", name)
         assert f'"{base}' in source, f"dashboard uses {name}, which no code exports"
+
+
+def test_the_autoscaler_queries_metrics_that_exist() -> None:
+    source = "".join(p.read_text() for d in ("api", "worker", "videogen") for p in (REPO / d).rglob("*.py"))
+    for scaled in of_kind(render(EVERYTHING), "ScaledObject"):
+        for trigger in scaled["spec"]["triggers"]:
+            if trigger["type"] == "prometheus":
+                for name in re.findall(r"\b(videogen_[a-z_]+)", trigger["metadata"]["query"]):
+                    assert f'"{name}"' in source, f"the ScaledObject uses {name}, which no code exports"
