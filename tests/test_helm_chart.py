@@ -305,3 +305,18 @@ def test_the_worker_is_ready_only_once_its_metrics_say_so() -> None:
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+def test_the_webhook_worker_is_probed_on_the_metrics_port_it_serves() -> None:
+    docs = render(EVERYTHING)
+    [container] = pod_spec(named(docs, "Deployment", "videogen-webhooks"))["containers"]
+    [port] = container["ports"]
+    assert env_of(container)["VIDEOGEN_WEBHOOK_METRICS_PORT"]["value"] == str(port["containerPort"])
+    assert container["livenessProbe"]["httpGet"]["port"] == port["name"] == "metrics"
+    # A broker outage makes it unready, never restarts it: only readiness goes through the broker.
+    assert "inspect ping" in " ".join(container["readinessProbe"]["exec"]["command"])
+    monitors = {d["metadata"]["name"] for d in of_kind(docs, "PodMonitor")}
+    assert monitors == {"videogen-worker", "videogen-webhooks"}
+    assert {
+        d["metadata"]["name"] for d in of_kind(render({**EVERYTHING, "webhooks": {"enabled": False}}), "PodMonitor")
+    } == {"videogen-worker"}
