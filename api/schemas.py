@@ -274,6 +274,37 @@ class AccessApproval(BaseModel):
     api_key: ApiKeyObject
 
 
+class TierList(BaseModel):
+    """The tiers file's tiers: configuration, not rows, so one page with no cursor (as ``ModelList``)."""
+
+    object: Literal["list"] = "list"
+    data: list[TierObject]
+
+
+class OrganizationList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[OrganizationObject]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+class ApiKeyList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ApiKeyObject]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+class AccessRequestList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[AccessRequestObject]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
 # --- webhooks (OpenAI's /v1/webhook_endpoints shape, plus extensions) ------------------------
 
 
@@ -402,6 +433,23 @@ class WebhookDeliveryObject(BaseModel):
 class WebhookDeliveryList(BaseModel):
     object: Literal["list"] = "list"
     data: list[WebhookDeliveryObject]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+# --- the operator's view of webhooks (admin API) ---------------------------------------------
+
+
+class OperatorWebhookEndpointObject(WebhookEndpointObject):
+    """An endpoint as the operator sees it, across organizations: whose it is, too."""
+
+    organization_id: str
+
+
+class OperatorWebhookEndpointList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[OperatorWebhookEndpointObject]
     first_id: str | None
     last_id: str | None
     has_more: bool

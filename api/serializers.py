@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -10,8 +11,11 @@ from starlette.responses import Response
 from api.schemas import (
     AccessRequestObject,
     ApiKeyObject,
+    OperatorWebhookEndpointObject,
     OrganizationObject,
     TierObject,
+    UsageBucketObject,
+    UsageObject,
     WebhookAttemptObject,
     WebhookDeliveryObject,
     WebhookEndpointObject,
@@ -19,6 +23,7 @@ from api.schemas import (
 )
 from videogen.accounts.tables import AccessRequest, ApiKey, Organization
 from videogen.accounts.tiers import Tier
+from videogen.accounts.usage import UsageReport
 from videogen.webhooks.tables import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
 
 ListT = TypeVar("ListT", bound=BaseModel)
@@ -106,6 +111,27 @@ def webhook_endpoint_object(endpoint: WebhookEndpoint) -> WebhookEndpointObject:
         disabled_at=unix(endpoint.disabled_at),
         failing_since=unix(endpoint.failing_since),
         previous_secret_expires_at=unix(endpoint.previous_secret_expires_at),
+    )
+
+
+def operator_webhook_endpoint_object(endpoint: WebhookEndpoint) -> OperatorWebhookEndpointObject:
+    return OperatorWebhookEndpointObject(
+        **webhook_endpoint_object(endpoint).model_dump(), organization_id=endpoint.organization_id
+    )
+
+
+def usage_object(report: UsageReport) -> UsageObject:
+    return UsageObject(
+        organization_id=report.organization_id,
+        tier=report.tier,
+        start_date=report.start_date,
+        end_date=report.end_date,
+        data=[UsageBucketObject(**asdict(bucket)) for bucket in report.data],
+        today={
+            "video_seconds": report.today_video_seconds,
+            "video_seconds_limit": report.daily_quota,
+            "video_seconds_remaining": max(0.0, report.daily_quota - report.today_video_seconds),
+        },
     )
 
 

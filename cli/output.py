@@ -5,35 +5,79 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
-    from videogen.accounts.api_keys import CreatedKey
+    from api.schemas import ApiKeyObject
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
+# A column narrower than this (or its longest value, if shorter) is not worth reading: past it,
+# a table grows wider than the terminal instead of squeezing further.
+READABLE_COLUMN_WIDTH = 8
+
+
+class CommandError(Exception):
+    """A command cannot do what was asked (no database, the API unreachable or refusing): ``message``
+    is the one line the user sees."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def whole(column: str) -> bool:
+    """Whether a column's values must never be cut or split: ids and tiers, what the next command is given."""
+    return column in ("id", "tier", "prefix") or column.endswith("_id")
+
 
 def emit(rows: Sequence[Mapping[str, object]], as_json: bool, *columns: str) -> None:
-    """Print rows as a table of these columns, or as one JSON object per line."""
+    """Print rows as a table of these columns, or as one JSON object per line.
+
+    Ids are printed whole on one line whatever the terminal's width (they are what the next command
+    takes); other values wrap, never lose characters. A table that cannot fit the terminal so is
+    printed wider than it, for the terminal to wrap, rather than cut.
+    """
     if as_json:
         for row in rows:
             print(json.dumps(row))
         return
-    table = Table(*columns)
-    for row in rows:
-        table.add_row(*(str(row[c]) for c in columns))
-    console.print(table)
+    cells = [[cell(row[c]) for c in columns] for row in rows]
+    table = Table()
+    least = 1  # the table's narrowest: its columns' and, per column, a border and padding on either side
+    for index, column in enumerate(columns):
+        longest = max([len(column), *(len(line[index]) for line in cells)])
+        if whole(column):
+            table.add_column(column, no_wrap=True, min_width=longest)
+        else:
+            table.add_column(column, overflow="fold", min_width=min(longest, READABLE_COLUMN_WIDTH))
+        least += (table.columns[-1].min_width or 0) + 3
+    for line in cells:
+        table.add_row(*(Text(value) for value in line))
+    if least > console.width:
+        table.width = least
+    console.print(table, crop=False)
 
 
-def when(value: datetime | None) -> str:
-    return value.isoformat(timespec="seconds") if value is not None else ""
+def cell(value: object) -> str:
+    """A value as a table shows it: lists comma-separated, nothing for None."""
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def timestamp(value: int | None) -> str:
+    """A wire timestamp (Unix seconds) as the CLI prints it: ISO 8601 in UTC, or nothing."""
+    return datetime.fromtimestamp(value, UTC).isoformat() if value is not None else ""
 
 
 def redact(url: str) -> str:
@@ -42,8 +86,13 @@ def redact(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def error_line(message: str) -> None:
+    """One ``error: ...`` line on stderr (whitespace folded, so it stays one line)."""
+    err_console.print(Text.assemble(("error:", "bold red"), " ", " ".join(message.split())))
+
+
 def domain_errors() -> contextlib.AbstractContextManager[None]:
-    """Print a domain error (unknown org, bad tier, ...) as one red line and exit 1."""
+    """Print a domain error (unknown org, bad tier, ...) or a ``CommandError`` as one line and exit 1."""
 
     @contextlib.contextmanager
     def handler() -> Iterator[None]:
@@ -51,17 +100,18 @@ def domain_errors() -> contextlib.AbstractContextManager[None]:
 
         try:
             yield
-        except VideogenError as exc:
-            err_console.print(f"[red]{exc.message}[/red]")
+        except (VideogenError, CommandError) as exc:
+            error_line(exc.message)
             raise typer.Exit(1) from None
 
     return handler()
 
 
-def print_secret(created: CreatedKey, org_name: str, quiet: bool) -> None:
+def print_secret(key: ApiKeyObject, org_name: str, quiet: bool) -> None:
+    """A new key's secret: alone with ``quiet`` (for scripts), else with what it is for."""
     if quiet:
-        print(created.secret)
+        print(key.secret)
         return
-    console.print(f"Created key [bold]{created.api_key.id}[/bold] for organization [bold]{org_name}[/bold].")
+    console.print(Text.assemble("Created key ", (key.id, "bold"), " for organization ", (org_name, "bold"), "."))
     console.print("Store it now; it will not be shown again:\n")
-    print(created.secret)
+    print(key.secret)

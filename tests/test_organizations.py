@@ -38,7 +38,8 @@ def test_access_application_from_request_to_a_working_key(production_stack: Serv
     assert request["status"] == "pending" and request["id"].startswith("areq_")
 
     pending = admin.get("/access_requests", params={"status": "pending"}).json()
-    assert request["id"] in [r["id"] for r in pending]
+    assert pending["object"] == "list" and pending["first_id"] == pending["data"][0]["id"]
+    assert request["id"] in [r["id"] for r in pending["data"]]
 
     approval = admin.post(f"/access_requests/{request['id']}/approve", json={"tier": "internal-testing"}).json()
     assert approval["access_request"]["status"] == "approved"
@@ -53,7 +54,7 @@ def test_access_application_from_request_to_a_working_key(production_stack: Serv
     # A decision is final, and the key is never shown again.
     again = admin.post(f"/access_requests/{request['id']}/approve", json={"tier": "enterprise"})
     assert_error(again, 400, "invalid_request_error", "access_request_decided")
-    keys = admin.get(f"/organizations/{approval['organization']['id']}/keys").json()
+    keys = admin.get(f"/organizations/{approval['organization']['id']}/keys").json()["data"]
     assert [k["secret"] for k in keys] == [None]
 
 
@@ -132,7 +133,7 @@ def test_key_rotation_overlap_then_revocation(production_stack: ServiceStack, ad
     admin.post(f"/keys/{old['id']}/revoke")
     assert works(old["secret"]) == 401 and works(new["secret"]) == 200
 
-    listed = {k["id"]: k for k in admin.get(f"/organizations/{org['id']}/keys").json()}
+    listed = {k["id"]: k for k in admin.get(f"/organizations/{org['id']}/keys").json()["data"]}
     assert listed[old["id"]]["revoked_at"] is not None
     assert listed[new["id"]]["last_used_at"] is not None
 

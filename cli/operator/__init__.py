@@ -1,2 +1,2 @@
-"""For the operator: organizations, API keys, tiers, access applications, usage and webhooks, read and changed
-directly in the database (one module per command group)."""
+"""For the operator: organizations, API keys, tiers, access applications, usage and webhooks (one module per
+command group), on the local database or through a deployment's admin API (``cli.operator.backend``)."""

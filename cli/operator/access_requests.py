@@ -6,24 +6,23 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.operator.tiers import tier_catalog
-from cli.output import console, domain_errors, emit, err_console, print_secret, when
-from videogen.settings import get_settings
+from cli.operator.backend import AdminTokenOption, BaseUrlOption, operator
+from cli.output import CommandError, console, emit, print_secret, timestamp
 
 if TYPE_CHECKING:
-    from videogen.accounts.tables import AccessRequest
+    from api.schemas import AccessRequestObject
 
 access_app = typer.Typer(help="Access applications: review, approve, reject.", no_args_is_help=True)
 
 
-def _request_row(r: AccessRequest) -> dict[str, str]:
+def request_row(r: AccessRequestObject) -> dict[str, str]:
     return {
         "id": r.id,
         "company": r.company,
         "contact_email": r.contact_email,
         "use_case": r.use_case,
         "status": r.status,
-        "created_at": when(r.created_at),
+        "created_at": timestamp(r.created_at),
         "tier": r.tier or "",
         "organization_id": r.organization_id or "",
     }
@@ -33,18 +32,16 @@ def _request_row(r: AccessRequest) -> dict[str, str]:
 def access_list(
     status: Annotated[str, typer.Option(help='pending, approved or rejected ("" for all).')] = "pending",
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
+    base_url: BaseUrlOption = None,
+    admin_token: AdminTokenOption = None,
 ) -> None:
-    """Access applications (pending ones by default)."""
-    from videogen.accounts import access_requests
+    """Access applications (pending ones by default), oldest first."""
     from videogen.accounts.tables import AccessRequestStatus
-    from videogen.database import session_scope
 
-    if status and status not in set(AccessRequestStatus):
-        err_console.print(f"[red]Unknown status '{status}': choose pending, approved or rejected.[/red]")
-        raise typer.Exit(1)
-    wanted = AccessRequestStatus(status) if status else None
-    with session_scope(get_settings().database_url) as session:
-        rows = [_request_row(r) for r in access_requests.list_requests(session, wanted)]
+    with operator(base_url, admin_token) as ops:
+        if status and status not in set(AccessRequestStatus):
+            raise CommandError(f"unknown status '{status}': choose pending, approved or rejected.")
+        rows = [request_row(r) for r in ops.access_requests(AccessRequestStatus(status) if status else None)]
     emit(rows, as_json, "id", "company", "contact_email", "status", "created_at", "use_case")
 
 
@@ -54,23 +51,23 @@ def access_approve(
     tier: Annotated[str, typer.Option(help="Tier of the new organization.")],
     org_name: Annotated[str | None, typer.Option(help="Organization name. Default: the company.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the first key.")] = False,
+    base_url: BaseUrlOption = None,
+    admin_token: AdminTokenOption = None,
 ) -> None:
     """Approve an application: creates the organization on TIER and its first key (shown once)."""
-    from videogen.accounts import access_requests
-    from videogen.database import session_scope
-
-    with domain_errors(), session_scope(get_settings().database_url) as session:
-        approval = access_requests.approve(session, tier_catalog(), request_id, tier=tier, organization_name=org_name)
-        org_label = approval.organization.name
-    print_secret(approval.key, org_label, quiet)
+    with operator(base_url, admin_token) as ops:
+        approval = ops.approve(request_id, tier=tier, organization_name=org_name)
+    print_secret(approval.api_key, approval.organization.name, quiet)
 
 
 @access_app.command("reject")
-def access_reject(request_id: str, reason: Annotated[str, typer.Option(help="Why, for the record.")] = "") -> None:
+def access_reject(
+    request_id: str,
+    reason: Annotated[str, typer.Option(help="Why, for the record.")] = "",
+    base_url: BaseUrlOption = None,
+    admin_token: AdminTokenOption = None,
+) -> None:
     """Reject an application."""
-    from videogen.accounts import access_requests
-    from videogen.database import session_scope
-
-    with domain_errors(), session_scope(get_settings().database_url) as session:
-        access_requests.reject(session, request_id, reason)
-    console.print(f"rejected {request_id}")
+    with operator(base_url, admin_token) as ops:
+        ops.reject(request_id, reason)
+    console.print(f"rejected {request_id}", highlight=False)

@@ -1,36 +1,29 @@
-"""For the operator: an organization's usage, read from the database (`videogen usage`)."""
+"""For the operator: an organization's usage (`videogen usage`)."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 
-from cli.operator.tiers import tier_catalog
-from cli.output import console, domain_errors, emit
-from videogen.settings import get_settings
+from cli.operator.backend import AdminTokenOption, BaseUrlOption, operator
+from cli.output import console, emit
 
 
 def usage(
     org: Annotated[str, typer.Option("--org", help="Organization id or name.")],
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document (the admin API's usage object).")] = False,
+    base_url: BaseUrlOption = None,
+    admin_token: AdminTokenOption = None,
 ) -> None:
-    """An organization's usage over the last 30 days, per day and model (from the database)."""
-    from dataclasses import asdict
-
-    from videogen.accounts import organizations
-    from videogen.accounts.usage import usage_report
-    from videogen.database import session_scope
-
-    with domain_errors(), session_scope(get_settings().database_url) as session:
-        organization = organizations.find_organization(session, org)
-        report = usage_report(session, organization, tier_catalog().get(organization.tier), None, None)
+    """An organization's usage over the last 30 days, per day and model."""
+    with operator(base_url, admin_token) as ops:
+        report = ops.usage(org)
     if as_json:
-        print(json.dumps(asdict(report)))
+        print(report.model_dump_json())
         return
     emit(
-        [{k: str(v) for k, v in asdict(b).items()} for b in report.data],
+        [b.model_dump() for b in report.data],
         False,
         "date",
         "model",
@@ -41,4 +34,8 @@ def usage(
         "video_seconds",
         "gpu_seconds",
     )
-    console.print(f"today: {report.today_video_seconds:g} of {report.daily_quota:g} video-seconds ({report.tier})")
+    today = report.today
+    console.print(
+        f"today: {today['video_seconds']:g} of {today['video_seconds_limit']:g} video-seconds ({report.tier})",
+        highlight=False,
+    )

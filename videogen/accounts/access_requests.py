@@ -4,6 +4,7 @@ creates its organization and first key) or rejects it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from videogen.accounts.tiers import TierCatalog
 from videogen.database import utcnow
 from videogen.errors import InvalidRequestError, NotFoundError, RateLimitError
 from videogen.ids import new_id
+from videogen.pagination import Page, paginate
 
 
 @dataclass(frozen=True)
@@ -59,11 +61,19 @@ def admit_applicant(limiter: RateLimiter, client_ip: str, per_hour: int) -> None
         )
 
 
-def list_requests(session: Session, status: AccessRequestStatus | None = None) -> list[AccessRequest]:
-    query = select(AccessRequest).order_by(AccessRequest.created_at, AccessRequest.id)
+def list_requests(
+    session: Session,
+    status: AccessRequestStatus | None = None,
+    *,
+    after: str | None = None,
+    limit: int = 100,
+    order: Literal["asc", "desc"] = "asc",
+) -> Page[AccessRequest]:
+    """A page of applications (with ``status``, or all) in the order they came in, after the cursor ``after``."""
+    query = select(AccessRequest)
     if status:
         query = query.where(AccessRequest.status == status)
-    return list(session.scalars(query))
+    return paginate(session, query, AccessRequest.id, after=after, limit=limit, order=order)
 
 
 def get(session: Session, request_id: str) -> AccessRequest:

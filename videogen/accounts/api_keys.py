@@ -11,6 +11,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
@@ -20,10 +21,13 @@ from videogen.accounts.tables import ApiKey, Organization, OrganizationStatus
 from videogen.database import utcnow
 from videogen.errors import AuthenticationError, InvalidRequestError, NotFoundError, PermissionDeniedError
 from videogen.ids import new_id
+from videogen.pagination import Page, paginate
 
 KEY_PREFIX = "vg_live_"
 # How much of a key we keep in clear, so people can tell their keys apart in listings.
 DISPLAY_PREFIX_LEN = len(KEY_PREFIX) + 6
+# The longest key lifetime, a century: an unbounded one could pass the year 9999 (an OverflowError).
+MAX_KEY_LIFETIME_SECONDS = 100 * 366 * 86400
 
 
 def generate_api_key() -> str:
@@ -72,20 +76,38 @@ def get_api_key(session: Session, key_id: str) -> ApiKey:
     return key
 
 
-def rotate_api_key(session: Session, key_id: str) -> CreatedKey:
+def rotate_api_key(session: Session, key_id: str, expires_at: datetime | None = None) -> CreatedKey:
     """A new key for the same organization. The old one keeps working until it is revoked, so
-    clients can roll the new key out before the old one stops."""
+    clients can roll the new key out before the old one stops.
+
+    The new key expires when the old one does, unless ``expires_at`` says otherwise: a rotation
+    replaces a secret, it does not extend a key's life (a key given for 30 days stays a 30-day key).
+    """
     old = get_api_key(session, key_id)
     if old.revoked_at is not None:
         raise InvalidRequestError(f"API key '{key_id}' is revoked; create a new key instead.", param="key_id")
-    return create_api_key(session, old.organization, name=old.name, expires_at=None)
+    if expires_at is None and old.expires_at is not None and old.expires_at <= utcnow():
+        raise InvalidRequestError(
+            f"API key '{key_id}' has expired; give its replacement a lifetime of its own, or create a new key.",
+            param="key_id",
+            code="api_key_expired",
+        )
+    return create_api_key(session, old.organization, name=old.name, expires_at=expires_at or old.expires_at)
 
 
-def list_api_keys(session: Session, organization_name: str | None = None) -> list[ApiKey]:
-    query = select(ApiKey).join(Organization).order_by(ApiKey.created_at, ApiKey.id)
-    if organization_name:
-        query = query.where((Organization.name == organization_name) | (Organization.id == organization_name))
-    return list(session.scalars(query))
+def list_api_keys(
+    session: Session,
+    organization_id: str | None = None,
+    *,
+    after: str | None = None,
+    limit: int = 100,
+    order: Literal["asc", "desc"] = "asc",
+) -> Page[ApiKey]:
+    """A page of one organization's keys (every organization's: None) in creation order, after ``after``."""
+    query = select(ApiKey)
+    if organization_id is not None:
+        query = query.where(ApiKey.organization_id == organization_id)
+    return paginate(session, query, ApiKey.id, after=after, limit=limit, order=order)
 
 
 def revoke_api_key(session: Session, key_id: str) -> ApiKey:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -10,6 +12,7 @@ from videogen.accounts.tiers import TierCatalog
 from videogen.database import utcnow
 from videogen.errors import ConflictError, InvalidRequestError, NotFoundError
 from videogen.ids import new_id
+from videogen.pagination import Page, paginate
 from videogen.videos.dispatch import dispatch_after_commit
 from videogen.videos.tables import Video, VideoStatus
 
@@ -29,22 +32,30 @@ def create_organization(session: Session, tiers: TierCatalog, name: str, tier: s
     return org
 
 
-def get_or_create_organization(session: Session, tiers: TierCatalog, name: str, tier: str) -> Organization:
-    org = session.scalar(select(Organization).where(Organization.name == name))
-    return org if org is not None else create_organization(session, tiers, name, tier)
+def get_or_create_organization(session: Session, tiers: TierCatalog, id_or_name: str, tier: str) -> Organization:
+    """The organization with this id or name, or a new one of that name on ``tier``."""
+    org = _lookup(session, id_or_name)
+    return org if org is not None else create_organization(session, tiers, id_or_name, tier)
+
+
+def _lookup(session: Session, id_or_name: str) -> Organization | None:
+    return session.get(Organization, id_or_name) or session.scalar(
+        select(Organization).where(Organization.name == id_or_name)
+    )
 
 
 def find_organization(session: Session, id_or_name: str) -> Organization:
-    org = session.get(Organization, id_or_name) or session.scalar(
-        select(Organization).where(Organization.name == id_or_name)
-    )
+    org = _lookup(session, id_or_name)
     if org is None:
         raise NotFoundError(f"No organization '{id_or_name}'.", param="organization")
     return org
 
 
-def list_organizations(session: Session) -> list[Organization]:
-    return list(session.scalars(select(Organization).order_by(Organization.created_at, Organization.id)))
+def list_organizations(
+    session: Session, *, after: str | None = None, limit: int = 100, order: Literal["asc", "desc"] = "asc"
+) -> Page[Organization]:
+    """A page of organizations in creation order (ids sort by creation), after the cursor ``after``."""
+    return paginate(session, select(Organization), Organization.id, after=after, limit=limit, order=order)
 
 
 def set_tier(session: Session, tiers: TierCatalog, org: Organization, tier: str) -> Organization:
