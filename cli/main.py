@@ -7,11 +7,19 @@ This module only wires the command groups together; each audience has its own mo
 - ``cli.processes``: whoever runs the service (``dev``, ``serve``, ``worker``, ``webhook-worker``, ``reconcile``,
   ``db``, ``model``);
 - ``cli.output``: what they share (consoles, tables or JSON lines, errors, secrets).
+
+``main`` is the ``videogen`` program: the commands behind a last-resort guard, so that an error no command
+foresaw still ends in one line and exit 1 (the traceback only with ``--debug`` or ``VIDEOGEN_DEBUG=1``).
 """
 
 from __future__ import annotations
 
+import os
+import sys
+from typing import Annotated
+
 import typer
+from rich.text import Text
 
 from cli import client, processes
 from cli.operator.access_requests import access_app
@@ -20,11 +28,30 @@ from cli.operator.orgs import orgs_app
 from cli.operator.tiers import tiers_app
 from cli.operator.usage import usage
 from cli.operator.webhooks import webhooks_app
+from cli.output import err_console
 from cli.processes import build_tiny_if_missing, upgrade_database
 
-__all__ = ["app", "build_tiny_if_missing", "upgrade_database"]
+__all__ = ["app", "build_tiny_if_missing", "main", "upgrade_database"]
 
 app = typer.Typer(help="videogen: self-hosted text-to-video API.", no_args_is_help=True)
+
+DEBUG_ENV = "VIDEOGEN_DEBUG"
+_TRUE = {"1", "true", "yes", "on"}
+
+
+@app.callback()
+def _global_options(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", envvar=DEBUG_ENV, help="On an unexpected error, show the whole traceback, not one line."
+        ),
+    ] = False,
+) -> None:
+    # main() reads it from the environment once a command has failed (and processes started by dev inherit it)
+    if debug:
+        os.environ[DEBUG_ENV] = "1"
+
 
 # Commands are listed in `videogen --help` in the order they are registered here.
 app.command()(usage)
@@ -44,5 +71,27 @@ app.add_typer(processes.db_app, name="db")
 app.add_typer(processes.model_app, name="model")
 app.add_typer(webhooks_app, name="webhooks")
 
+
+def main() -> None:
+    """Run the command; an exception no command turned into a message becomes one ``error:`` line and exit 1.
+
+    Typer handles its own usage errors (exit 2) and Ctrl-C inside a command (exit 130) before this guard."""
+    try:
+        app()
+    except KeyboardInterrupt:  # outside a command's invocation (while importing, parsing)
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV, "").strip().lower() in _TRUE:
+            raise  # Typer's hook prints the traceback
+        hint = (f" (--debug or {DEBUG_ENV}=1 shows the traceback)", "dim")
+        err_console.print(Text.assemble(("error:", "bold red"), " ", _one_line(exc), hint))
+        sys.exit(1)
+
+
+def _one_line(exc: Exception) -> str:
+    first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
 if __name__ == "__main__":
-    app()
+    main()
