@@ -90,6 +90,7 @@ def production_env(database_url: str, broker_url: str, s3_endpoint_url: str, buc
         VIDEOGEN_S3_SECRET_ACCESS_KEY="test",
         VIDEOGEN_S3_CREATE_BUCKET="true",
         VIDEOGEN_WORKER_METRICS_PORT=str(free_port()),
+        VIDEOGEN_WEBHOOK_METRICS_PORT=str(free_port()),
         VIDEOGEN_SECRET_KEY=Fernet.generate_key().decode(),
     )
 

@@ -167,6 +167,11 @@ class Settings(BaseSettings):
     worker_metrics_port: int | None = Field(
         None, description="If set, each worker serves Prometheus metrics on this port."
     )
+    webhook_metrics_port: int | None = Field(
+        None,
+        description="If set, each webhook worker serves Prometheus metrics (deliveries by outcome, their latency) "
+        "on this port. A setting of its own, so a webhook worker and a GPU worker can share a host.",
+    )
     worker_finish_retry_seconds: float = Field(
         300.0,
         ge=0,

@@ -50,6 +50,9 @@ def _start_metrics_server(**_: object) -> None:
 def _warm_up(instance: object = None, **_: object) -> None:
     """Before the consumer starts (logging is set up by then, so the load times reach the log):
     the models this worker's queues are for, loaded and warmed up (``worker.warmup``)."""
+    for name in served_models(instance):
+        # Every model this worker serves has a readiness series from the start: 0 until it is loaded.
+        metrics.MODEL_READY.labels(model=name).set(0)
     if not settings.worker_warmup:
         metrics.READY.set(1)
         return

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from celery.signals import worker_init
+from prometheus_client import start_http_server
+
 from videogen import broker, database
 from videogen.broker import DELIVER_WEBHOOK_TASK, make_celery
 from videogen.settings import get_settings
 from videogen.webhooks.sender import WebhookSender, schedule_retry
+from worker import webhook_metrics
 
 settings = get_settings()
 app = make_celery(settings)
@@ -25,8 +29,16 @@ def get_sender() -> WebhookSender:
     return WebhookSender(settings)
 
 
+@worker_init.connect
+def _start_metrics_server(**_: object) -> None:
+    """Deliveries by outcome and their latency (``worker.webhook_metrics``), for Prometheus."""
+    if settings.webhook_metrics_port:
+        start_http_server(settings.webhook_metrics_port)
+
+
 @app.task(name=DELIVER_WEBHOOK_TASK)
 def deliver_webhook(delivery_id: str) -> str:
     outcome = get_sender().deliver(delivery_id)
+    webhook_metrics.record(outcome)
     schedule_retry(settings, outcome)
     return outcome.status if outcome is not None else "not due"

@@ -193,3 +193,16 @@ def test_a_reactivation_rolled_back_sends_nothing(session: Session, nudges: Nudg
 
     assert nudges.messages() == []
     assert reloaded(session, org).status == OrganizationStatus.SUSPENDED
+
+
+def test_an_expired_key_is_rotated_only_into_a_key_with_a_lifetime_of_its_own(
+    session: Session, org: Organization
+) -> None:
+    old = make_key(session, org)
+    session.execute(update(ApiKey).where(ApiKey.id == old.api_key.id).values(expires_at=utcnow() - timedelta(1)))
+    session.expire_all()
+    with pytest.raises(InvalidRequestError) as refused:
+        rotate_api_key(session, old.api_key.id)  # a copy of its expiry would be dead on arrival
+    assert refused.value.code == "api_key_expired"
+    later = utcnow() + timedelta(days=7)
+    assert rotate_api_key(session, old.api_key.id, later).api_key.expires_at == later

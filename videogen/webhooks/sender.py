@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -60,6 +60,7 @@ class Claimed:
     endpoint_id: str | None
     signing_secrets: list[str]
     refusal: str | None  # why it must not be sent at all (endpoint disabled or deleted, no secret)
+    event_created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,10 @@ class Attempted:
     delivery_id: str
     status: WebhookDeliveryStatus
     retry_in: float | None  # seconds until the next attempt, while pending
+    # For the webhook workers' metrics: how long the request took (None when nothing was sent, the
+    # endpoint being disabled or deleted), and how long after its event this attempt ended.
+    attempt_seconds: float | None = None
+    since_event_seconds: float = 0.0
 
 
 def lease_duration(settings: Settings) -> timedelta:
@@ -174,6 +179,7 @@ class WebhookSender:
                 endpoint_id=delivery.endpoint_id,
                 signing_secrets=signing_secrets,
                 refusal=refusal,
+                event_created_at=delivery.event.created_at,
             )
 
     def _signing_secrets(
@@ -236,7 +242,14 @@ class WebhookSender:
                 )
                 .execution_options(synchronize_session=False)
             )
-        return Attempted(claimed.delivery_id, status, retry_in)
+        event_at = claimed.event_created_at
+        return Attempted(
+            claimed.delivery_id,
+            status,
+            retry_in,
+            attempt_seconds=None if claimed.refusal is not None else result.latency_ms / 1000,
+            since_event_seconds=max(0.0, (now - event_at.replace(tzinfo=event_at.tzinfo or UTC)).total_seconds()),
+        )
 
     def _update_endpoint_health(self, session: Session, endpoint_id: str, result: SendResult, now: datetime) -> bool:
         """Track how long an endpoint has been failing; True if this failure disabled it."""
