@@ -121,7 +121,7 @@ def test_every_request_body_declares_that_unknown_fields_are_refused(document: d
     [
         ("/v1/videos", "GET, OPTIONS, POST"),
         ("/v1/videos/video_x", "DELETE, GET, OPTIONS"),
-        ("/v1/videos/video_x/content", "GET, OPTIONS"),
+        ("/v1/videos/video_x/content", "GET, HEAD, OPTIONS"),
         ("/v1/webhook_endpoints/whep_x", "DELETE, GET, OPTIONS, PATCH, POST"),
         ("/v1/admin/organizations/org_x", "GET, OPTIONS, PATCH"),
         ("/healthz", "GET, OPTIONS"),

@@ -8,6 +8,11 @@ callers get one type to retry on or to show (a 503 in the API, ``storage_unavail
 whose message names no endpoint, bucket, key or path; the backend's exception stays attached as
 the cause, for the logs. Calls to S3 are bounded (connect and read timeouts, a few attempts), so a
 hung store fails a call in seconds instead of holding a job or a download for minutes.
+
+Downloads read what they serve and no more: ``stat`` answers a HEAD, a conditional request or the
+size a ``Range`` needs without reading the object, and ``open`` reads one byte range (a ranged
+``GetObject`` on S3, a seek on disk), so a video player seeking through a clip costs the store the
+bytes it shows.
 """
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
 from videogen.errors import ServiceUnavailableError
 from videogen.settings import Settings
@@ -27,6 +33,7 @@ if TYPE_CHECKING:
 
 CHUNK_SIZE = 1024 * 1024
 T = TypeVar("T")
+PresignedMethod = Literal["GET", "HEAD"]
 
 # S3 error codes that say "try again", whatever the HTTP status (5xx is always worth a retry).
 _TRANSIENT_S3_CODES = frozenset({"SlowDown", "RequestTimeout", "Throttling", "ThrottlingException", "InternalError"})
@@ -34,10 +41,37 @@ _TRANSIENT_S3_CODES = frozenset({"SlowDown", "RequestTimeout", "Throttling", "Th
 
 @dataclass(frozen=True)
 class StoredObject:
-    """An object ready to be served: its size and a way to stream it."""
+    """An object, or the part of it asked for, ready to be served: its size and a way to stream it."""
 
     size: int
     chunks: Iterator[bytes]
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What the store knows of an object without reading it.
+
+    ``version`` is the store's own stamp of these bytes: S3's ETag (computed by S3 from the
+    content, so the same for every replica that asks), or a local file's modification time in
+    nanoseconds (kept across restarts). Objects are written once under keys that name their
+    attempt (``videogen.videos.assets``), so a key, its size and this stamp identify its bytes.
+    """
+
+    size: int
+    modified: datetime
+    version: str
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    """Bytes ``start`` up to, not including, ``stop`` of an object."""
+
+    start: int
+    stop: int
+
+    @property
+    def length(self) -> int:
+        return self.stop - self.start
 
 
 class ObjectNotFoundError(FileNotFoundError):
@@ -64,12 +98,22 @@ class Storage(Protocol):
 
     def put_bytes(self, key: str, data: bytes, content_type: str) -> None: ...
 
-    def open(self, key: str) -> StoredObject: ...
+    def open(self, key: str, byte_range: ByteRange | None = None) -> StoredObject:
+        """The object's bytes (only ``byte_range`` of them, if given) as a stream."""
+        ...
+
+    def stat(self, key: str) -> ObjectInfo:
+        """The object's size, modification time and version, without reading it."""
+        ...
 
     def delete_prefix(self, prefix: str) -> None: ...
 
-    def presigned_url(self, key: str, expires_in: int, filename: str | None = None) -> str | None:
-        """A URL that serves the object without our API in the path, or None if unsupported."""
+    def presigned_url(
+        self, key: str, expires_in: int, filename: str | None = None, method: PresignedMethod = "GET"
+    ) -> str | None:
+        """A URL that serves the object without our API in the path, or None if unsupported.
+        ``method``: what the URL is signed for (S3 signs the method too: a HEAD on a URL signed
+        for GET is refused)."""
         ...
 
 
@@ -101,29 +145,42 @@ class LocalStorage:
             partial.write_bytes(data)
             partial.replace(target)
 
-    def open(self, key: str) -> StoredObject:
+    def open(self, key: str, byte_range: ByteRange | None = None) -> StoredObject:
         path = self._path(key)
-        if not path.is_file():
-            raise ObjectNotFoundError(key)
+        size = self.stat(key).size
+        start, stop = (byte_range.start, min(byte_range.stop, size)) if byte_range else (0, size)
 
         def chunks() -> Iterator[bytes]:
-            with path.open("rb") as f:
-                while chunk := f.read(CHUNK_SIZE):
+            with _local_errors(), path.open("rb") as f:
+                f.seek(start)
+                remaining = stop - start
+                while remaining > 0 and (chunk := f.read(min(CHUNK_SIZE, remaining))):
+                    remaining -= len(chunk)
                     yield chunk
 
+        return StoredObject(size=max(stop - start, 0), chunks=chunks())
+
+    def stat(self, key: str) -> ObjectInfo:
+        path = self._path(key)
         try:
-            size = path.stat().st_size
-        except FileNotFoundError as exc:  # deleted since is_file()
+            stat = path.stat()
+        except FileNotFoundError as exc:
             raise ObjectNotFoundError(key) from exc
         except OSError as exc:
             raise StorageUnavailableError(transient=True) from exc
-        return StoredObject(size=size, chunks=chunks())
+        if not path.is_file():
+            raise ObjectNotFoundError(key)
+        return ObjectInfo(
+            size=stat.st_size, modified=datetime.fromtimestamp(stat.st_mtime, UTC), version=str(stat.st_mtime_ns)
+        )
 
     def delete_prefix(self, prefix: str) -> None:
         directory = self._path(prefix.rstrip("/"))
         shutil.rmtree(directory, ignore_errors=True)
 
-    def presigned_url(self, key: str, expires_in: int, filename: str | None = None) -> str | None:
+    def presigned_url(
+        self, key: str, expires_in: int, filename: str | None = None, method: PresignedMethod = "GET"
+    ) -> str | None:
         return None
 
 
@@ -220,21 +277,32 @@ class S3Storage:
             self.ensure_bucket()
             _s3_call(call)
 
-    def open(self, key: str) -> StoredObject:
-        from botocore.exceptions import ClientError
-
+    def open(self, key: str, byte_range: ByteRange | None = None) -> StoredObject:
         def get() -> StoredObject:
-            try:
-                response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
-                    raise ObjectNotFoundError(key) from exc
-                raise
+            with _missing_object(key):
+                if byte_range is None:
+                    response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+                else:  # S3 clips a range past the end, as HTTP does
+                    response = self.client.get_object(
+                        Bucket=self.bucket, Key=self._key(key), Range=f"bytes={byte_range.start}-{byte_range.stop - 1}"
+                    )
             return StoredObject(
                 size=response["ContentLength"], chunks=_s3_chunks(response["Body"].iter_chunks(CHUNK_SIZE))
             )
 
         return _s3_call(get)
+
+    def stat(self, key: str) -> ObjectInfo:
+        def head() -> ObjectInfo:
+            with _missing_object(key):
+                response = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+            return ObjectInfo(
+                size=response["ContentLength"],
+                modified=response["LastModified"].astimezone(UTC),
+                version=response["ETag"].strip('"'),
+            )
+
+        return _s3_call(head)
 
     def delete_prefix(self, prefix: str) -> None:
         def delete() -> None:
@@ -246,11 +314,27 @@ class S3Storage:
 
         _s3_call(delete)
 
-    def presigned_url(self, key: str, expires_in: int, filename: str | None = None) -> str | None:
+    def presigned_url(
+        self, key: str, expires_in: int, filename: str | None = None, method: PresignedMethod = "GET"
+    ) -> str | None:
         params = {"Bucket": self.bucket, "Key": self._key(key)}
         if filename:
             params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
-        return _s3_call(lambda: self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in))
+        operation = "head_object" if method == "HEAD" else "get_object"
+        return _s3_call(lambda: self.client.generate_presigned_url(operation, Params=params, ExpiresIn=expires_in))
+
+
+@contextmanager
+def _missing_object(key: str) -> Iterator[None]:
+    """S3's "no such key" (a GET's ``NoSuchKey``, a HEAD's bare 404) as ``ObjectNotFoundError``."""
+    from botocore.exceptions import ClientError
+
+    try:
+        yield
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "NotFound"}:
+            raise ObjectNotFoundError(key) from exc
+        raise
 
 
 def _is_missing_bucket(exc: BaseException | None) -> bool:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from api.content import Content, content_response
 from api.deps import (
     ApiKeyDep,
     ApiKeyNowDep,
@@ -25,9 +27,10 @@ from api.parameters import IdempotencyKey, storable_parameters
 from api.request_bodies import read_create_body
 from api.schemas import ErrorResponse, VideoCreateRequest, VideoDeleted, VideoList, VideoObject, VideoRemixRequest
 from api.serializers import ModelResponse, cursor_list
+from videogen.database import utcnow
 from videogen.errors import InvalidRequestError, NotFoundError
 from videogen.settings import Settings
-from videogen.storage import ObjectNotFoundError
+from videogen.storage import ObjectNotFoundError, PresignedMethod
 from videogen.videos import service
 from videogen.videos.assets import CONTENT_TYPES, EXTENSIONS, Variant
 from videogen.videos.objects import to_video_object
@@ -201,14 +204,30 @@ def cancel_video(video_id: str, session: SessionDep, api_key: ApiKeyDep) -> Vide
     return to_video_object(service.cancel_video(session, video))  # cancelled: no queue position
 
 
+_CONTENT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"video/mp4": {}, "image/jpeg": {}}, "description": "The whole content"},
+    206: {"content": {"video/mp4": {}, "image/jpeg": {}}, "description": "The one byte range asked for"},
+    302: {"description": "Presigned URL (CONTENT_REDIRECT)"},
+    304: {"description": "Not modified (If-None-Match, If-Modified-Since)"},
+    416: {"model": ErrorResponse, "description": "The range starts past the end (Content-Range: bytes */size)"},
+}
+
+
 @router.get(
     "/{video_id}/content",
-    summary="Download a video or its thumbnail",
+    summary="Download a video or its thumbnail (Range requests, ETag, conditional requests)",
     response_class=Response,
-    responses={200: {"content": {"video/mp4": {}, "image/jpeg": {}}}, 302: {"description": "Presigned URL"}},
+    responses=_CONTENT_RESPONSES,
+)
+@router.head(
+    "/{video_id}/content",
+    summary="The headers a download would have (size, ETag, Last-Modified), without the content",
+    response_class=Response,
+    responses=_CONTENT_RESPONSES,
 )
 def download_content(
     video_id: str,
+    request: Request,
     settings: SettingsDep,
     session: SessionDep,
     storage: StorageDep,
@@ -217,20 +236,55 @@ def download_content(
         Variant,
         Query(description="video (MP4), thumbnail (JPEG, the middle frame) or spritesheet (JPEG grid of frames)."),
     ] = "video",
+    byte_range: Annotated[
+        str | None, Header(alias="Range", description="One range, e.g. `bytes=0-1023`, `bytes=1024-`, `bytes=-4096`.")
+    ] = None,
+    if_range: Annotated[
+        str | None, Header(alias="If-Range", description="Honour Range only if the content still has this ETag.")
+    ] = None,
+    if_none_match: Annotated[
+        str | None, Header(alias="If-None-Match", description="304 if the content has one of these ETags.")
+    ] = None,
+    if_modified_since: Annotated[
+        str | None, Header(alias="If-Modified-Since", description="304 if unchanged since (without If-None-Match).")
+    ] = None,
 ) -> Response:
     video = service.get_video(session, api_key.organization_id, video_id)
     key = service.content_key(video, variant)
     filename = f"{video.id}.{EXTENSIONS[variant]}"
+    method: PresignedMethod = "HEAD" if request.method == "HEAD" else "GET"
     if settings.content_redirect:
-        url = storage.presigned_url(key, settings.presign_expiry_seconds, filename=filename)
+        # Signed for the request's method (S3 signs it); S3 answers Range and conditionals itself.
+        url = storage.presigned_url(key, settings.presign_expiry_seconds, filename=filename, method=method)
         if url:
             return RedirectResponse(url, status_code=302)
     try:
-        stored = storage.open(key)
+        info = storage.stat(key)
     except ObjectNotFoundError:
         raise NotFoundError(f"The content of video '{video.id}' is no longer available.", param="video_id") from None
-    return StreamingResponse(
-        stored.chunks,
+    conditions = {
+        "range": byte_range,
+        "if-range": if_range,
+        "if-none-match": if_none_match,
+        "if-modified-since": if_modified_since,
+    }
+    content = Content(
+        key=key,
+        info=info,
+        read=lambda part: storage.open(key, part),
         media_type=CONTENT_TYPES[variant],
-        headers={"Content-Length": str(stored.size), "Content-Disposition": f'attachment; filename="{filename}"'},
+        filename=filename,
+        max_age_seconds=_seconds_until(video.expires_at),
     )
+    return content_response(method, {name: value for name, value in conditions.items() if value is not None}, content)
+
+
+# How long a client may keep content whose video has no expiry (retention is set per tier).
+_DEFAULT_CONTENT_MAX_AGE_SECONDS = 24 * 3600
+
+
+def _seconds_until(expires_at: datetime | None) -> int:
+    """How long a client may reuse its copy: until the video's files expire."""
+    if expires_at is None:
+        return _DEFAULT_CONTENT_MAX_AGE_SECONDS
+    return max(int((expires_at - utcnow()).total_seconds()), 0)
