@@ -37,6 +37,9 @@ app = typer.Typer(help="videogen: self-hosted text-to-video API.", no_args_is_he
 
 DEBUG_ENV = "VIDEOGEN_DEBUG"
 _TRUE = {"1", "true", "yes", "on"}
+# The service's own processes: what kills one goes to its log with the traceback, which is what the
+# operator reading that log needs; one line is for people at a terminal.
+SERVICE_PROCESSES = {"serve", "worker", "webhook-worker", "reconcile", "dev"}
 
 
 @app.callback()
@@ -81,11 +84,16 @@ def main() -> None:
     except KeyboardInterrupt:  # outside a command's invocation (while importing, parsing)
         sys.exit(130)
     except Exception as exc:
-        if os.environ.get(DEBUG_ENV, "").strip().lower() in _TRUE:
+        if os.environ.get(DEBUG_ENV, "").strip().lower() in _TRUE or _command() in SERVICE_PROCESSES:
             raise  # Typer's hook prints the traceback
         hint = (f" (--debug or {DEBUG_ENV}=1 shows the traceback)", "dim")
         err_console.print(Text.assemble(("error:", "bold red"), " ", _one_line(exc), hint))
         sys.exit(1)
+
+
+def _command() -> str | None:
+    """The command named on the command line (the first argument after the global options)."""
+    return next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
 
 
 def _one_line(exc: Exception) -> str:
