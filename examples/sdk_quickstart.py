@@ -11,7 +11,7 @@ client = OpenAI(base_url=os.environ["VIDEOGEN_BASE_URL"], api_key=os.environ["VI
 video = client.videos.create_and_poll(
     prompt="a red fox runs through snow",
     model="hunyuanvideo-tiny",  # "hunyuanvideo" on a GPU deployment
-    seconds="2",
+    seconds="1",
     size="128x128",
     extra_body={"seed": 42, "num_inference_steps": 4, "metadata": {"order": "1234"}},
 )

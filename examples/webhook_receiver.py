@@ -1,16 +1,15 @@
 import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 from openai import OpenAI
 from standardwebhooks import Webhook, WebhookVerificationError
 
-HOST, PORT = "127.0.0.1", 8001  # where videogen delivers: this machine (the two settings above allow it)
+URL = "http://127.0.0.1:8001/videogen"  # where videogen delivers: this machine (the two settings allow it)
 
 client = OpenAI(base_url=os.environ["VIDEOGEN_BASE_URL"], api_key=os.environ["VIDEOGEN_API_KEY"])
-endpoint = client.webhooks.create(
-    url=f"http://{HOST}:{PORT}/videogen", name="local receiver", event_types=["video.completed", "video.failed"]
-)
+endpoint = client.webhooks.create(url=URL, name="local receiver", event_types=["video.completed", "video.failed"])
 verifier = Webhook(endpoint.signing_secret)  # whsec_...: shown once; a real receiver keeps it in its config
 
 
@@ -32,7 +31,8 @@ class Receiver(BaseHTTPRequestHandler):
         pass  # no access log: the events are the output
 
 
-server = ThreadingHTTPServer((HOST, PORT), Receiver)
+listen = urlsplit(URL)
+server = ThreadingHTTPServer((listen.hostname, listen.port), Receiver)
 serving = threading.Thread(target=server.serve_forever, daemon=True)
 serving.start()
 print(f"{endpoint.id} receives at {endpoint.url}; Ctrl-C stops it and deletes the endpoint", flush=True)
