@@ -29,6 +29,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED = "unmatched"
+# The status of a request whose client went away before any answer (nginx's convention).
+CLIENT_CLOSED_REQUEST = 499
 OTHER_METHOD = "other"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # A route that matches every path (api.options' OPTIONS/405/404 answer) names no route.
@@ -104,7 +106,7 @@ class HttpMetrics:
         # Kept before the app runs: routing rewrites the scope's root path under a mount.
         original = {"path": scope["path"], "root_path": scope.get("root_path", ""), "method": scope["method"]}
         started = time.perf_counter()
-        status = 500  # an exception that no middleware answered reaches the client as a dropped 500
+        status: int | None = None
 
         async def recording_send(message: Message) -> None:
             nonlocal status
@@ -114,7 +116,10 @@ class HttpMetrics:
 
         try:
             await self.app(scope, receive, recording_send)
+            # No answer and no error: the client hung up before its request was read.
+            status = CLIENT_CLOSED_REQUEST if status is None else status
         finally:
+            status = 500 if status is None else status  # an exception nothing answered: a dropped 500
             method = original["method"] if original["method"] in _METHODS else OTHER_METHOD
             if self._leaves is None:
                 self._leaves = leaf_routes(self.routes)
