@@ -18,16 +18,19 @@ from api.limits import BodyLimit, ConcurrencyLimit, LastResort, body_limit_for
 from api.metrics import HttpMetrics
 from api.openapi import install_openapi
 from api.options import install_options
+from api.request_ids import RequestIds
 from api.routes import access_requests, admin, models, system, usage, videos, webhooks
 from model import ModelRegistry
 from videogen import broker, database
 from videogen.accounts.ratelimit import rate_limiter_for
 from videogen.accounts.tiers import load_tiers
 from videogen.housekeeping import reconcile_once
+from videogen.logs import configure_logging
 from videogen.outbound.url_policy import url_policy
 from videogen.secret_box import secret_box
 from videogen.settings import Settings, get_settings
 from videogen.storage import Storage, storage_from_settings
+from videogen.tracing import configure_tracing, instrument_app, span
 from videogen.videos.queue_positions import QueuePositions
 from videogen.videos.submission import VideoSubmitter
 
@@ -41,20 +44,10 @@ async def _reconcile_forever(settings: Settings, storage: Storage) -> None:
     while True:
         await asyncio.sleep(settings.reconcile_interval_seconds)
         try:
-            await run_in_threadpool(reconcile_once, settings, storage)
+            with span("videogen.reconcile"):  # one trace a round, not one per statement
+                await run_in_threadpool(reconcile_once, settings, storage)
         except Exception:  # noqa: BLE001 - keep trying; the next round may succeed
             log.warning("reconcile failed", exc_info=True)
-
-
-def _configure_logging(settings: Settings) -> None:
-    """Our own loggers (the reconciler's rounds, outages, webhook sends) at ``LOG_LEVEL`` on stderr.
-    uvicorn configures only its own loggers; without a root handler everything below WARNING
-    would be dropped. A process that configured logging itself keeps its configuration."""
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for name in ("api", "videogen", "model"):
-        logging.getLogger(name).setLevel(settings.log_level.upper())
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -90,7 +83,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    _configure_logging(settings)
+    # Our loggers (the reconciler's rounds, outages, webhook sends) at LOG_LEVEL, in LOG_FORMAT, with
+    # uvicorn's own and its access log (videogen.logs); then tracing, before any engine is made.
+    configure_logging(settings)
+    configure_tracing(settings, "videogen-api")
     database.configure(settings)  # the pool is sized for the requests admitted below (api.limits)
     broker.enable(settings)  # new jobs and webhook deliveries are announced as soon as they commit
     app.state.storage = storage_from_settings(settings)
@@ -127,6 +123,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_queued=settings.api_max_queued_requests,
         queue_timeout=settings.api_queue_timeout_seconds,
     )
+    # Outside every answer of ours, LastResort's included: each carries the request's id.
+    app.add_middleware(RequestIds)
     # Outside the request queue: a request is timed from its arrival, and a 503 "busy" is counted.
     app.add_middleware(HttpMetrics, routes=app.router.routes)
     app.include_router(videos.router)
@@ -139,4 +137,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)  # /docs, /redoc and their assets
     install_options(app)  # OPTIONS on every path, from the routes above
     install_openapi(app)
+    instrument_app(app)
     return app

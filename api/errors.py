@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from videogen.errors import InvalidRequestError, RequestTooLargeError, ServiceUnavailableError, VideogenError
+from videogen.logs import current_request_id
 from videogen.outages import outage_of
 
 _STATUS_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
@@ -22,8 +23,19 @@ _VALIDATION_CODES = {
 }
 
 
+def error_body(error: VideogenError) -> dict[str, dict[str, str | None]]:
+    """OpenAI's error object, plus the request's id (``api.request_ids``) inside ``error``: the
+    SDK hands that object to its exceptions as ``body`` (``exc.body["request_id"]``), and a client
+    that logs the body logs the id a server operator can grep the logs for."""
+    body = error.to_body()
+    request_id = current_request_id()
+    if request_id is not None:
+        body["error"]["request_id"] = request_id
+    return body
+
+
 def error_response(error: VideogenError, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(error.to_body(), status_code=error.status_code, headers={**error.headers, **(headers or {})})
+    return JSONResponse(error_body(error), status_code=error.status_code, headers={**error.headers, **(headers or {})})
 
 
 def validation_error(errors: Sequence[Mapping[str, Any]]) -> InvalidRequestError:

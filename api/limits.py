@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import error_body
 from videogen.errors import RequestTooLargeError, ServiceUnavailableError, VideogenError
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ UNQUEUED_PATHS = frozenset({"/healthz", "/readyz"})
 
 async def send_error(send: Send, error: VideogenError) -> None:
     """Answer with ``error`` in our error format (for middleware, which runs outside FastAPI)."""
-    body = json.dumps(error.to_body(), separators=(",", ":")).encode()
+    body = json.dumps(error_body(error), separators=(",", ":")).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     headers += [(name.lower().encode(), value.encode()) for name, value in error.headers.items()]
     await send({"type": "http.response.start", "status": error.status_code, "headers": headers})

@@ -176,6 +176,9 @@ class ErrorDetail(BaseModel):
     type: str
     param: str | None
     code: str | None
+    request_id: str | None = Field(
+        None, description="The request's id, as in its x-request-id header: what to quote to an operator."
+    )
 
 
 class ErrorResponse(BaseModel):

@@ -162,7 +162,9 @@ def assert_error(response: httpx.Response, status: int, type_: str, code: str | 
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) == {"error"}
-    assert set(body["error"]) == {"message", "type", "param", "code"}
+    # request_id: the x-request-id of the answer (api.request_ids), on every error
+    assert set(body["error"]) == {"message", "type", "param", "code", "request_id"}
+    assert body["error"]["request_id"] == response.headers["x-request-id"]
     assert body["error"]["type"] == type_
     assert body["error"]["message"]
     if code is not None:

@@ -21,7 +21,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from sqlalchemy import JSON, CursorResult, DateTime, Engine, Result, String, TypeDecorator, create_engine, event
+import sqlalchemy
+from sqlalchemy import JSON, CursorResult, DateTime, Engine, Result, String, TypeDecorator, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -125,6 +126,9 @@ def make_engine(database_url: str, bounds: PoolBounds | None = None) -> Engine:
 
     SQLite is shared by the API and worker processes of the embedded stack, so it runs in WAL
     mode (readers don't block the writer) with a busy timeout instead of failing on a lock.
+
+    ``sqlalchemy.create_engine`` is looked up when called, not imported: tracing
+    (``videogen.tracing``) instruments the engines it makes by wrapping it.
     """
     bounds = bounds or PoolBounds()
     pool = {
@@ -137,7 +141,7 @@ def make_engine(database_url: str, bounds: PoolBounds | None = None) -> Engine:
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         in_memory = not url.database or url.database == ":memory:"
-        engine = create_engine(
+        engine = sqlalchemy.create_engine(
             url, connect_args={"timeout": 30, "check_same_thread": False}, **({} if in_memory else pool)
         )
 
@@ -150,7 +154,7 @@ def make_engine(database_url: str, bounds: PoolBounds | None = None) -> Engine:
             cursor.close()
 
         return engine
-    engine = create_engine(url, connect_args=_postgres_connect_args(bounds), **pool)
+    engine = sqlalchemy.create_engine(url, connect_args=_postgres_connect_args(bounds), **pool)
     _ping_connections_that_sat_idle(engine, bounds.ping_after_idle_seconds)
     return engine
 

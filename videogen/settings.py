@@ -200,6 +200,21 @@ class Settings(BaseSettings):
         10.0, description="Total time to fetch an input_reference given as an https URL."
     )
     log_level: str = Field("INFO", description="Python logging level.")
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="Log lines of the API and the workers: 'text' (time, level, logger, [request or job], message) "
+        "or 'json' (one object per line: time, level, logger, message, request_id; video_id, organization_id and "
+        "attempt on a job's lines; exception; trace_id and span_id when tracing).",
+    )
+    tracing: bool = Field(
+        False,
+        description="OpenTelemetry tracing of the API, the workers and the webhook workers (needs the `tracing` "
+        "extra). The SDK reads the standard OTEL_* variables (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, "
+        "OTEL_TRACES_SAMPLER, ...).",
+    )
+    tracing_exporter: Literal["otlp", "console"] = Field(
+        "otlp", description="Where spans go when TRACING is on: 'otlp' (OTLP over HTTP) or 'console' (stdout)."
+    )
 
     queue_position_exact_within: int = Field(
         100,

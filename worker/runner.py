@@ -19,6 +19,7 @@ Faults the worker rides out rather than passes on (``worker.backoff``):
 
 from __future__ import annotations
 
+import contextvars
 import io
 import logging
 import os
@@ -27,7 +28,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -41,7 +42,9 @@ from model import ModelRegistry
 from model.encoding import EncodedVideo, encode_all
 from model.generation import GenerationCancelled, GenerationRequest
 from model.stages import StageTimings
+from videogen import tracing
 from videogen.database import session_scope
+from videogen.logs import log_context
 from videogen.outages import Dependency, outage_of
 from videogen.settings import Settings
 from videogen.storage import Storage, StorageUnavailableError, read_bytes
@@ -128,7 +131,11 @@ class Heartbeat:
         self.stopped = threading.Event()  # set once the job is no longer this attempt's
         self._stop = threading.Event()
         self._wake = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{video_id}", daemon=True)
+        # In the job's context (its lines carry the job's fields), but untraced (``_run``).
+        context = contextvars.copy_context()
+        self._thread = threading.Thread(
+            target=context.run, args=(self._run,), name=f"heartbeat-{video_id}", daemon=True
+        )
 
     def _beat(self) -> None:
         with session_scope(self.settings.database_url) as session:
@@ -138,6 +145,10 @@ class Heartbeat:
             self.stopped.set()
 
     def _run(self) -> None:
+        with tracing.untraced():  # a beat a second would bury the job's trace under its statements
+            self._beat_until_stopped()
+
+    def _beat_until_stopped(self) -> None:
         while True:
             self._wake.wait(self.settings.heartbeat_interval_seconds)
             self._wake.clear()
@@ -179,6 +190,21 @@ class Heartbeat:
         self.check()
 
 
+@contextmanager
+def _job_context(video: Video) -> Iterator[None]:
+    """While a job runs, every log line carries its video, organization and attempt, and its span
+    continues the trace of the request that created it (stored on its row), whichever message,
+    sent by whom, it was claimed for."""
+    fields: dict[str, str | int] = {
+        "video_id": video.id,
+        "organization_id": video.organization_id,
+        "attempt": video.attempts,
+    }
+    attributes = {f"videogen.{name}": value for name, value in fields.items()} | {"videogen.model": video.model}
+    with log_context(**fields), tracing.continued_span("videogen.job", video.traceparent, attributes):
+        yield
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -212,13 +238,17 @@ class JobRunner:
             log.info("nothing to run for %s", video_id)
             return "idle"
         started = time.monotonic()
-        try:
-            outcome = self._run_claimed(video)
-        finally:
-            metrics.JOB_SECONDS.labels(model=video.model).observe(time.monotonic() - started)
-            if video.attempts > 1:  # the backstop for earlier attempts' files (videogen.videos.assets)
-                delete_attempts(self.storage, video.id, range(1, video.attempts))
-        metrics.JOBS_FINISHED.labels(model=video.model, status=outcome).inc()
+        with _job_context(video):
+            log.info("running %s on %s, attempt %d", video.id, video.model, video.attempts)
+            try:
+                outcome = self._run_claimed(video)
+            finally:
+                metrics.JOB_SECONDS.labels(model=video.model).observe(time.monotonic() - started)
+                if video.attempts > 1:  # the backstop for earlier attempts' files (videogen.videos.assets)
+                    delete_attempts(self.storage, video.id, range(1, video.attempts))
+            metrics.JOBS_FINISHED.labels(model=video.model, status=outcome).inc()
+            tracing.annotate({"videogen.outcome": outcome})
+            log.info("%s ended %s", video.id, outcome)
         return outcome
 
     def _claim(self, video_id: str) -> Video | None:
@@ -350,11 +380,9 @@ class JobRunner:
             # Each attempt has its own keys, so uploading a file again overwrites only our own copy.
             # All three are waited for; the first to fail (in this order) is what the retry sees.
             puts = [
-                self._uploads.submit(self.storage.put_file, keys["video"], video_path, CONTENT_TYPES["video"]),
-                self._uploads.submit(
-                    self.storage.put_bytes, keys["thumbnail"], files.thumbnail, CONTENT_TYPES["thumbnail"]
-                ),
-                self._uploads.submit(
+                self._upload(self.storage.put_file, keys["video"], video_path, CONTENT_TYPES["video"]),
+                self._upload(self.storage.put_bytes, keys["thumbnail"], files.thumbnail, CONTENT_TYPES["thumbnail"]),
+                self._upload(
                     self.storage.put_bytes, keys["spritesheet"], files.spritesheet, CONTENT_TYPES["spritesheet"]
                 ),
             ]
@@ -404,6 +432,10 @@ class JobRunner:
         phases.pop(Phase.LOADING, None)
         phases.pop(Phase.DENOISING, None)
         self.estimates.record(model, run.shape, timings["seconds_per_step"], phases)
+
+    def _upload(self, put: Callable[..., None], *args: object) -> Future[None]:
+        """``put(*args)`` on the upload threads, in this job's context (its lines carry the job)."""
+        return self._uploads.submit(contextvars.copy_context().run, put, *args)
 
     @staticmethod
     def _retry(deadline: float, step: str, call: Callable[[], T], heartbeat: Heartbeat) -> T:

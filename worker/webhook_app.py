@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from celery.signals import worker_init
+from celery.signals import setup_logging, worker_init
 from prometheus_client import start_http_server
 
-from videogen import broker, database
+from videogen import broker, database, tracing
 from videogen.broker import DELIVER_WEBHOOK_TASK, make_celery
+from videogen.logs import configure_logging, log_context
 from videogen.settings import get_settings
 from videogen.webhooks.sender import WebhookSender, schedule_retry
 from worker import webhook_metrics
 
 settings = get_settings()
+tracing.configure_tracing(settings, "videogen-webhooks")  # before any engine is made
 app = make_celery(settings)
 database.configure(settings)  # connect and pool timeouts: a database that does not answer costs bounded waits
 broker.enable(settings)
@@ -27,6 +29,12 @@ broker.enable(settings)
 @lru_cache(maxsize=1)
 def get_sender() -> WebhookSender:
     return WebhookSender(settings)
+
+
+@setup_logging.connect
+def _configure_logging(**_: object) -> None:
+    """Celery leaves the root logger to us (``worker.celery_app``): LOG_FORMAT, delivery ids."""
+    configure_logging(settings)
 
 
 @worker_init.connect
@@ -38,6 +46,11 @@ def _start_metrics_server(**_: object) -> None:
 
 @app.task(name=DELIVER_WEBHOOK_TASK)
 def deliver_webhook(delivery_id: str) -> str:
+    with log_context(delivery_id=delivery_id):
+        return _deliver(delivery_id)
+
+
+def _deliver(delivery_id: str) -> str:
     outcome = get_sender().deliver(delivery_id)
     webhook_metrics.record(outcome)
     schedule_retry(settings, outcome)

@@ -43,7 +43,7 @@ BACKLOG_DEADLINE = 120.0
 def assert_error_format(response: httpx.Response) -> dict[str, Any]:
     body = response.json()
     assert set(body) == {"error"}, body
-    assert set(body["error"]) == {"message", "type", "param", "code"}, body
+    assert set(body["error"]) == {"message", "type", "param", "code", "request_id"}, body
     assert body["error"]["message"], body
     return body["error"]  # type: ignore[no-any-return]
 

@@ -24,6 +24,7 @@ from videogen.accounts.tiers import Tier
 from videogen.database import rows_affected, utcnow
 from videogen.errors import ConflictError, PermissionDeniedError, QuotaExceededError, RateLimitError
 from videogen.ids import new_id
+from videogen.tracing import current_traceparent
 from videogen.videos.parameters import VideoParameters
 from videogen.videos.reference_images import ReferenceImage
 from videogen.videos.tables import IdempotencyKey, Video, VideoStatus
@@ -195,6 +196,7 @@ def _new_video(api_key: ApiKey, params: VideoParameters, tier: Tier, webhook_url
         seed=params.seed,
         metadata_=params.metadata,
         webhook_url=webhook_url,
+        traceparent=current_traceparent(),
     )
 
 

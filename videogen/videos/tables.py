@@ -103,6 +103,9 @@ class Video(Base):
     input_image_height: Mapped[int | None] = mapped_column(Integer, default=None)
     input_fit: Mapped[str | None] = mapped_column(String(16), default=None)
     remixed_from_video_id: Mapped[str | None] = mapped_column(String(48), default=None)
+    # The W3C traceparent of the request that created the job, when tracing was on: the worker's job
+    # span continues that trace (``videogen.tracing``), however many times its nudge was re-sent.
+    traceparent: Mapped[str | None] = mapped_column(String(55), default=None)
 
     # Lifecycle.
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
