@@ -30,7 +30,7 @@ from videogen.outbound.url_policy import url_policy
 from videogen.secret_box import secret_box
 from videogen.settings import Settings, get_settings
 from videogen.storage import Storage, storage_from_settings
-from videogen.tracing import configure_tracing, instrument_app, span
+from videogen.tracing import configure_tracing, flush_tracing, instrument_app, span
 from videogen.videos.queue_positions import QueuePositions
 from videogen.videos.submission import VideoSubmitter
 
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        flush_tracing()
 
     app = FastAPI(
         title="videogen",

@@ -124,6 +124,13 @@ def _configured_exporter(settings: Settings) -> SpanExporter:
     return OTLPSpanExporter()  # endpoint, headers, timeout: OTEL_EXPORTER_OTLP_[TRACES_]* (default localhost:4318)
 
 
+def flush_tracing() -> None:
+    """Export the spans still buffered: at a process's orderly end, before it exits (uvicorn ends a
+    process it stopped on a signal by raising that signal again, which skips ``atexit``)."""
+    if _state is not None:
+        _state.provider.force_flush()
+
+
 def shutdown_tracing() -> None:
     """Flush and stop: spans still buffered are exported, the instrumentations are removed."""
     global _state

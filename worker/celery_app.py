@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 
-from celery.signals import celeryd_after_setup, setup_logging, worker_init
+from celery.signals import celeryd_after_setup, setup_logging, worker_init, worker_shutdown
 from prometheus_client import start_http_server
 
 from model import ModelRegistry
@@ -45,6 +45,12 @@ def _configure_logging(**_: object) -> None:
     """With a receiver of this signal Celery leaves the root logger alone: the worker's lines,
     Celery's own included, go through ``videogen.logs`` (LOG_FORMAT, the job's fields)."""
     configure_logging(settings)
+
+
+@worker_shutdown.connect
+def _flush_traces(**_: object) -> None:
+    """The spans still buffered go out before the process ends (``videogen.tracing``)."""
+    tracing.flush_tracing()
 
 
 @worker_init.connect

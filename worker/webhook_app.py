@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from celery.signals import setup_logging, worker_init
+from celery.signals import setup_logging, worker_init, worker_shutdown
 from prometheus_client import start_http_server
 
 from videogen import broker, database, tracing
@@ -35,6 +35,12 @@ def get_sender() -> WebhookSender:
 def _configure_logging(**_: object) -> None:
     """Celery leaves the root logger to us (``worker.celery_app``): LOG_FORMAT, delivery ids."""
     configure_logging(settings)
+
+
+@worker_shutdown.connect
+def _flush_traces(**_: object) -> None:
+    """The spans still buffered go out before the process ends (``videogen.tracing``)."""
+    tracing.flush_tracing()
 
 
 @worker_init.connect
