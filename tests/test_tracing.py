@@ -16,7 +16,9 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from sqlalchemy import select
+from starlette.testclient import TestClient
 
+from api.app import create_app
 from model import ModelRegistry
 from tests.in_process import in_process_api
 from videogen import tracing
@@ -58,13 +60,13 @@ def scope_of(span: ReadableSpan) -> str:
 
 
 def test_tracing_is_off_by_default(tmp_path: Path) -> None:
-    assert Settings(_env_file=None).tracing is False
-    with in_process_api(tmp_path) as api:
-        created = api.client().post("/v1/videos", json=TINY)
-        assert created.status_code == 200, created.text
-        assert not tracing.enabled()
-        assert not isinstance(trace.get_tracer_provider(), TracerProvider)
-        assert stored_traceparent(api.settings.database_url, created.json()["id"]) is None
+    settings = Settings(_env_file=None, data_dir=tmp_path, rate_limit_url="memory://", reconcile_interval_seconds=0)
+    assert settings.tracing is False
+    with TestClient(create_app(settings)) as http:
+        assert http.get("/healthz").status_code == 200
+    assert not tracing.enabled()
+    assert not isinstance(trace.get_tracer_provider(), TracerProvider)  # OpenTelemetry's no-op proxy
+    assert tracing.current_traceparent() is None  # what a new video's row gets
 
 
 def test_a_job_joins_the_trace_of_the_request_that_created_it(
@@ -100,12 +102,17 @@ def test_a_job_joins_the_trace_of_the_request_that_created_it(
             ModelRegistry.from_file(None),
             PipelineCache(models_dir, "cpu"),
         )
-        assert run_message(runner, video_id) == "completed"
+        # As a nudge the reconciler re-sent arrives: in a trace of its own (Celery's span of it).
+        with tracing.span("a re-sent nudge"):
+            assert run_message(runner, video_id) == "completed"
 
     job_spans = spans.get_finished_spans()
     [job] = [s for s in job_spans if s.name == "videogen.job"]
+    [nudge] = [s for s in job_spans if s.name == "a re-sent nudge"]
     assert job.context is not None and job.context.trace_id == trace_id
     assert job.parent is not None and f"{job.parent.span_id:016x}" == traceparent.split("-")[2]
+    assert nudge.context is not None and nudge.context.trace_id != trace_id
+    assert [link.context.span_id for link in job.links] == [nudge.context.span_id]
     assert job.attributes is not None
     assert job.attributes["videogen.video_id"] == video_id
     assert job.attributes["videogen.attempt"] == 1
