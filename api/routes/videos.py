@@ -30,7 +30,7 @@ from api.serializers import ModelResponse, cursor_list
 from videogen.database import utcnow
 from videogen.errors import InvalidRequestError, NotFoundError
 from videogen.settings import Settings
-from videogen.storage import ObjectNotFoundError, PresignedMethod
+from videogen.storage import ByteRange, ObjectNotFoundError, PresignedMethod, StoredObject
 from videogen.videos import service
 from videogen.videos.assets import CONTENT_TYPES, EXTENSIONS, Variant
 from videogen.videos.objects import to_video_object
@@ -240,7 +240,8 @@ def download_content(
         str | None, Header(alias="Range", description="One range, e.g. `bytes=0-1023`, `bytes=1024-`, `bytes=-4096`.")
     ] = None,
     if_range: Annotated[
-        str | None, Header(alias="If-Range", description="Honour Range only if the content still has this ETag.")
+        str | None,
+        Header(alias="If-Range", description="Honour Range only if the content still has this ETag or Last-Modified."),
     ] = None,
     if_none_match: Annotated[
         str | None, Header(alias="If-None-Match", description="304 if the content has one of these ETags.")
@@ -258,10 +259,18 @@ def download_content(
         url = storage.presigned_url(key, settings.presign_expiry_seconds, filename=filename, method=method)
         if url:
             return RedirectResponse(url, status_code=302)
+    gone = NotFoundError(f"The content of video '{video.id}' is no longer available.", param="video_id")
     try:
         info = storage.stat(key)
     except ObjectNotFoundError:
-        raise NotFoundError(f"The content of video '{video.id}' is no longer available.", param="video_id") from None
+        raise gone from None
+
+    def read(part: ByteRange | None) -> StoredObject:
+        try:
+            return storage.open(key, part)
+        except ObjectNotFoundError:  # deleted since the stat (the video was deleted meanwhile)
+            raise gone from None
+
     conditions = {
         "range": byte_range,
         "if-range": if_range,
@@ -271,7 +280,7 @@ def download_content(
     content = Content(
         key=key,
         info=info,
-        read=lambda part: storage.open(key, part),
+        read=read,
         media_type=CONTENT_TYPES[variant],
         filename=filename,
         max_age_seconds=_seconds_until(video.expires_at),
