@@ -214,11 +214,13 @@ class Background:
 
     def wait_for(self, pattern: str, count: int = 1) -> None:
         def seen() -> bool:
-            if self.process.poll() is not None and not self._reader.is_alive():
-                raise AssertionError(f"exited {self.process.returncode}:\n{self.output}")
             return len(re.findall(pattern, self.output)) >= count
 
-        wait_until(seen, SNIPPET_TIMEOUT, interval=0.05, message=f"{pattern!r} x{count} in:\n{self.output}")
+        def seen_or_exited() -> bool:
+            return seen() or (self.process.poll() is not None and not self._reader.is_alive())
+
+        wait_until(seen_or_exited, SNIPPET_TIMEOUT, interval=0.05, message=f"{pattern!r} x{count} in:\n{self.output}")
+        assert seen(), f"exited {self.process.returncode} before printing {pattern!r} x{count}:\n{self.output}"
 
     def stop(self) -> int:
         """Ctrl-C, as the README says."""
