@@ -18,7 +18,7 @@ FROM python:3.11-slim AS api
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 COPY --from=source /src ./
-RUN pip install . && useradd --create-home --uid 10001 videogen \
+RUN pip install ".[tracing]" && useradd --create-home --uid 10001 videogen \
  && mkdir -p /var/lib/videogen && chown videogen /var/lib/videogen
 USER videogen
 ENV VIDEOGEN_API_HOST=0.0.0.0 VIDEOGEN_DATA_DIR=/var/lib/videogen
@@ -33,7 +33,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 COPY --from=source /src ./
 # torch comes from the base image (CUDA build); pip keeps it because it satisfies torch>=2.4.
-RUN pip install ".[worker]" && useradd --create-home --uid 10001 videogen \
+# Both images carry the tracing extra, so turning tracing on is a setting, not a rebuild.
+RUN pip install ".[worker,tracing]" && useradd --create-home --uid 10001 videogen \
  && mkdir -p /var/lib/videogen && chown videogen /var/lib/videogen
 USER videogen
 ENV VIDEOGEN_MODELS_DIR=/models VIDEOGEN_DEVICE=cuda HF_HUB_OFFLINE=1 VIDEOGEN_DATA_DIR=/var/lib/videogen
