@@ -33,9 +33,13 @@ class CommandError(Exception):
         self.message = message
 
 
+# Columns whose values the next command is given (ids, organization and tier names) or that tell keys apart.
+WHOLE_COLUMNS = frozenset({"id", "name", "organization", "tier", "prefix"})
+
+
 def whole(column: str) -> bool:
-    """Whether a column's values must never be cut or split: ids and tiers, what the next command is given."""
-    return column in ("id", "tier", "prefix") or column.endswith("_id")
+    """Whether a column's values must never be cut or split across lines."""
+    return column in WHOLE_COLUMNS or column.endswith("_id")
 
 
 def emit(rows: Sequence[Mapping[str, object]], as_json: bool, *columns: str) -> None:
