@@ -36,9 +36,9 @@ from starlette.testclient import TestClient
 from tests.helpers import assert_error
 from tests.in_process import ADMIN_TOKEN, InProcessApi, in_process_api
 
-# Examples per operation and generation mode: about 20 s on two cores for the whole document. Set
+# Examples per operation and generation mode: about 25 s on two cores for the whole document. Set
 # VIDEOGEN_TEST_FUZZ_EXAMPLES higher for a longer search.
-EXAMPLES = int(os.environ.get("VIDEOGEN_TEST_FUZZ_EXAMPLES", "20"))
+EXAMPLES = int(os.environ.get("VIDEOGEN_TEST_FUZZ_EXAMPLES", "15"))
 
 
 @pytest.fixture(scope="module")
