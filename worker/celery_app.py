@@ -5,27 +5,24 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 
-from celery.signals import celeryd_after_setup, setup_logging, worker_init, worker_shutdown
+from celery.signals import celeryd_after_setup, worker_init
 from prometheus_client import start_http_server
 
 from model import ModelRegistry
-from videogen import broker, database, tracing
-from videogen.broker import GENERATE_TASK, make_celery
-from videogen.logs import configure_logging
+from videogen import broker
+from videogen.broker import GENERATE_TASK
 from videogen.settings import get_settings
 from videogen.storage import storage_from_settings
 from worker import metrics
 from worker.pipelines import PipelineCache
+from worker.process import celery_process
 from worker.runner import JobRunner, run_message
 from worker.warmup import warm_up
 
 log = logging.getLogger(__name__)
 
 settings = get_settings()
-tracing.configure_tracing(settings, "videogen-worker")  # before any engine is made
-database.configure(settings)  # connect and pool timeouts: a database that does not answer costs bounded waits
-app = make_celery(settings)
-broker.enable(settings)  # a job's end commits webhook deliveries; nudge the webhook workers at once
+app = celery_process(settings, "videogen-worker")  # a job's end nudges the webhook workers at once
 
 
 @lru_cache(maxsize=1)
@@ -38,19 +35,6 @@ def get_runner() -> JobRunner:
         registry=ModelRegistry.from_file(settings.models_file),
         pipelines=PipelineCache(settings.models_dir, settings.device, max_loaded=settings.worker_loaded_models),
     )
-
-
-@setup_logging.connect
-def _configure_logging(**_: object) -> None:
-    """With a receiver of this signal Celery leaves the root logger alone: the worker's lines,
-    Celery's own included, go through ``videogen.logs`` (LOG_FORMAT, the job's fields)."""
-    configure_logging(settings)
-
-
-@worker_shutdown.connect
-def _flush_traces(**_: object) -> None:
-    """The spans still buffered go out before the process ends (``videogen.tracing``)."""
-    tracing.flush_tracing()
 
 
 @worker_init.connect

@@ -9,38 +9,23 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from celery.signals import setup_logging, worker_init, worker_shutdown
+from celery.signals import worker_init
 from prometheus_client import start_http_server
 
-from videogen import broker, database, tracing
-from videogen.broker import DELIVER_WEBHOOK_TASK, make_celery
-from videogen.logs import configure_logging, log_context
+from videogen.broker import DELIVER_WEBHOOK_TASK
+from videogen.logs import log_context
 from videogen.settings import get_settings
 from videogen.webhooks.sender import WebhookSender, schedule_retry
 from worker import webhook_metrics
+from worker.process import celery_process
 
 settings = get_settings()
-tracing.configure_tracing(settings, "videogen-webhooks")  # before any engine is made
-app = make_celery(settings)
-database.configure(settings)  # connect and pool timeouts: a database that does not answer costs bounded waits
-broker.enable(settings)
+app = celery_process(settings, "videogen-webhooks")
 
 
 @lru_cache(maxsize=1)
 def get_sender() -> WebhookSender:
     return WebhookSender(settings)
-
-
-@setup_logging.connect
-def _configure_logging(**_: object) -> None:
-    """Celery leaves the root logger to us (``worker.celery_app``): LOG_FORMAT, delivery ids."""
-    configure_logging(settings)
-
-
-@worker_shutdown.connect
-def _flush_traces(**_: object) -> None:
-    """The spans still buffered go out before the process ends (``videogen.tracing``)."""
-    tracing.flush_tracing()
 
 
 @worker_init.connect
