@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -38,7 +38,6 @@ def job_stats(session: Session, served_models: Sequence[str], now: datetime) -> 
     oldest = dict.fromkeys(served_models, 0.0)
     for model, created_at in session.execute(
         select(Video.model, func.min(Video.created_at)).where(Video.status == VideoStatus.QUEUED).group_by(Video.model)
-    ):
-        created = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
-        oldest[model] = max(0.0, (now - created).total_seconds())
+    ):  # min() keeps the column's type, so created_at is aware on SQLite too (UTCDateTime)
+        oldest[model] = max(0.0, (now - created_at).total_seconds())
     return JobStats(active=active, oldest_queued_seconds=oldest)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -242,13 +242,12 @@ class WebhookSender:
                 )
                 .execution_options(synchronize_session=False)
             )
-        event_at = claimed.event_created_at
         return Attempted(
             claimed.delivery_id,
             status,
             retry_in,
             attempt_seconds=None if claimed.refusal is not None else result.latency_ms / 1000,
-            since_event_seconds=max(0.0, (now - event_at.replace(tzinfo=event_at.tzinfo or UTC)).total_seconds()),
+            since_event_seconds=max(0.0, (now - claimed.event_created_at).total_seconds()),
         )
 
     def _update_endpoint_health(self, session: Session, endpoint_id: str, result: SendResult, now: datetime) -> bool:
