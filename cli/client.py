@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import httpx
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.text import Text
 
-from cli.output import console, err_console
+from cli.output import console, err_console, error_line
 
 if TYPE_CHECKING:
     import av  # imported when probe runs: generate and --help do without PyAV's start-up
@@ -105,8 +104,8 @@ def generate(
 
 
 def fail(message: str, exit_code: int = 1) -> NoReturn:
-    """End the command with one ``error: ...`` line on stderr (whitespace folded, so it stays one line)."""
-    err_console.print(Text.assemble(("error:", "bold red"), " ", " ".join(message.split())))
+    """End the command with one ``error: ...`` line on stderr."""
+    error_line(message)
     raise typer.Exit(exit_code)
 
 

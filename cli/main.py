@@ -19,7 +19,6 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.text import Text
 
 from cli import client, processes
 from cli.operator.access_requests import access_app
@@ -28,7 +27,7 @@ from cli.operator.orgs import orgs_app
 from cli.operator.tiers import tiers_app
 from cli.operator.usage import usage
 from cli.operator.webhooks import webhooks_app
-from cli.output import err_console
+from cli.output import error_line
 from cli.processes import build_tiny_if_missing, upgrade_database
 
 __all__ = ["app", "build_tiny_if_missing", "main", "upgrade_database"]
@@ -86,8 +85,7 @@ def main() -> None:
     except Exception as exc:
         if os.environ.get(DEBUG_ENV, "").strip().lower() in _TRUE or _command() in SERVICE_PROCESSES:
             raise  # Typer's hook prints the traceback
-        hint = (f" (--debug or {DEBUG_ENV}=1 shows the traceback)", "dim")
-        err_console.print(Text.assemble(("error:", "bold red"), " ", _one_line(exc), hint))
+        error_line(_one_line(exc), f" (--debug or {DEBUG_ENV}=1 shows the traceback)")
         sys.exit(1)
 
 

@@ -90,9 +90,9 @@ def redact(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def error_line(message: str) -> None:
-    """One ``error: ...`` line on stderr (whitespace folded, so it stays one line)."""
-    err_console.print(Text.assemble(("error:", "bold red"), " ", " ".join(message.split())))
+def error_line(message: str, hint: str = "") -> None:
+    """One ``error: ...`` line on stderr (whitespace folded, so it stays one line), ``hint`` dimmed after it."""
+    err_console.print(Text.assemble(("error:", "bold red"), " ", " ".join(message.split()), (hint, "dim")))
 
 
 def domain_errors() -> contextlib.AbstractContextManager[None]:
