@@ -18,7 +18,7 @@ import httpx
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cli.output import console, err_console, error_line
+from cli.output import cause, console, err_console, error_line
 
 if TYPE_CHECKING:
     import av  # imported when probe runs: generate and --help do without PyAV's start-up
@@ -122,13 +122,7 @@ def _reaching(base_url: str, request_timeout: float) -> Iterator[None]:
     except httpx.InvalidURL as exc:
         fail(f"--base-url / VIDEOGEN_BASE_URL {base_url!r} is not a valid URL: {exc}", USAGE_ERROR)
     except httpx.TransportError as exc:
-        fail(f"cannot reach the API at {base_url}: {_cause(exc)}")
-
-
-def _cause(exc: Exception) -> str:
-    """``[Errno 111] Connection refused`` -> ``connection refused``: the reason, without the OS's numbering."""
-    reason = re.sub(r"^\[Errno -?\d+\]\s*", "", str(exc).strip()) or type(exc).__name__
-    return reason[:1].lower() + reason[1:]
+        fail(f"cannot reach the API at {base_url}: {cause(exc)}")
 
 
 def _download(client: httpx.Client, video_id: str, output: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -93,6 +94,12 @@ def redact(url: str) -> str:
 def error_line(message: str, hint: str = "") -> None:
     """One ``error: ...`` line on stderr (whitespace folded, so it stays one line), ``hint`` dimmed after it."""
     err_console.print(Text.assemble(("error:", "bold red"), " ", " ".join(message.split()), (hint, "dim")))
+
+
+def cause(exc: Exception) -> str:
+    """``[Errno 111] Connection refused`` -> ``connection refused``: the reason, without the OS's numbering."""
+    reason = re.sub(r"^\[Errno -?\d+\]\s*", "", str(exc).strip()) or type(exc).__name__
+    return reason[:1].lower() + reason[1:]
 
 
 def domain_errors() -> contextlib.AbstractContextManager[None]:

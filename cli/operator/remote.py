@@ -33,7 +33,7 @@ from api.schemas import (
     WebhookDeliveryObject,
 )
 from cli.operator.backend import IssuedKey
-from cli.output import CommandError
+from cli.output import CommandError, cause
 from videogen.accounts.tables import AccessRequestStatus, OrganizationStatus
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -51,12 +51,6 @@ def admin_root(base_url: str) -> str:
 def _segment(value: str) -> str:
     """An id or name as one path segment (an organization's name may hold spaces or slashes)."""
     return quote(value, safe="")
-
-
-def _reason(exc: Exception) -> str:
-    """``[Errno 111] Connection refused`` -> ``connection refused``."""
-    text = re.sub(r"^\[Errno -?\d+\]\s*", "", str(exc).strip()) or type(exc).__name__
-    return text[:1].lower() + text[1:]
 
 
 class RemoteOperator:
@@ -94,7 +88,7 @@ class RemoteOperator:
                 f"the admin API at {self._root} did not answer within {REQUEST_TIMEOUT_SECONDS} s."
             ) from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise CommandError(f"cannot reach the admin API at {self._root}: {_reason(exc)}.") from None
+            raise CommandError(f"cannot reach the admin API at {self._root}: {cause(exc)}.") from None
         if response.status_code >= 400:
             raise Refusal(response)
         try:
