@@ -8,7 +8,6 @@ exit 2 for an invocation that cannot work (no key, a missing file), 1 for everyt
 from __future__ import annotations
 
 import contextlib
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ import httpx
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cli.output import cause, console, err_console, error_line
+from cli.output import cause, console, err_console, error_line, sendable_token
 
 if TYPE_CHECKING:
     import av  # imported when probe runs: generate and --help do without PyAV's start-up
@@ -56,7 +55,7 @@ def generate(
     api_key = api_key.strip()
     if not api_key:
         fail("no API key: set VIDEOGEN_API_KEY or pass --api-key", USAGE_ERROR)
-    if not re.fullmatch(r"[!-~]+", api_key):  # would not even make an HTTP header (spaces, newlines, non-ASCII)
+    if not sendable_token(api_key):
         fail("the API key holds spaces or characters no key has: check VIDEOGEN_API_KEY or --api-key", USAGE_ERROR)
     body = {
         key: value

@@ -102,6 +102,12 @@ def cause(exc: Exception) -> str:
     return reason[:1].lower() + reason[1:]
 
 
+def sendable_token(token: str) -> bool:
+    """Whether a key or token can go in an ``Authorization`` header at all (printable ASCII, no spaces or
+    newlines): one that cannot is a mistyped setting, said as such rather than as an HTTP library's error."""
+    return re.fullmatch(r"[!-~]+", token) is not None
+
+
 def domain_errors() -> contextlib.AbstractContextManager[None]:
     """Print a domain error (unknown org, bad tier, ...) or a ``CommandError`` as one line and exit 1."""
 

@@ -33,7 +33,7 @@ from api.schemas import (
     WebhookDeliveryObject,
 )
 from cli.operator.backend import IssuedKey
-from cli.output import CommandError, cause
+from cli.output import CommandError, cause, sendable_token
 from videogen.accounts.tables import AccessRequestStatus, OrganizationStatus
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -68,7 +68,7 @@ class RemoteOperator:
             raise CommandError(
                 "--base-url needs the deployment's admin token: set VIDEOGEN_ADMIN_TOKEN or --admin-token."
             )
-        if not re.fullmatch(r"[!-~]+", token):
+        if not sendable_token(token):
             raise CommandError("the admin token holds spaces or characters no token has: check VIDEOGEN_ADMIN_TOKEN.")
         root = admin_root(base_url)
         if not re.match(r"https?://[^/]", root):
