@@ -7,7 +7,6 @@ list envelope with cursor pagination, as the public lists are.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -46,7 +45,6 @@ from videogen.accounts import access_requests, api_keys, organizations
 from videogen.accounts.api_keys import MAX_KEY_LIFETIME_SECONDS
 from videogen.accounts.tables import AccessRequestStatus, OrganizationStatus
 from videogen.accounts.usage import usage_report
-from videogen.database import utcnow
 from videogen.webhooks import deliveries, endpoints
 
 router = APIRouter(
@@ -66,10 +64,6 @@ OrganizationFilter = Annotated[str | None, Query(description="Only this organiza
 
 def _lifetime(description: str) -> Any:
     return Field(None, ge=1, le=MAX_KEY_LIFETIME_SECONDS, description=description)
-
-
-def _expiry(seconds: int | None) -> datetime | None:
-    return utcnow() + timedelta(seconds=seconds) if seconds else None
 
 
 class OrganizationCreate(RequestBody):
@@ -157,7 +151,7 @@ def list_keys(
 @router.post("/organizations/{organization}/keys", response_model=ApiKeyObject, summary="Create a key (shown once)")
 def create_key(organization: str, body: KeyCreate, session: SessionDep) -> ApiKeyObject:
     org = organizations.find_organization(session, organization)
-    created = api_keys.create_api_key(session, org, body.name, _expiry(body.expires_in_seconds))
+    created = api_keys.create_api_key(session, org, body.name, api_keys.expiry_after(body.expires_in_seconds))
     return api_key_object(created.api_key, created.secret)
 
 
@@ -179,7 +173,7 @@ def list_all_keys(
     summary="New key, expiring when the old one does; the old one works until revoked",
 )
 def rotate_key(key_id: str, session: SessionDep, body: KeyRotate | None = None) -> ApiKeyObject:
-    expires_at = _expiry(body.expires_in_seconds) if body else None
+    expires_at = api_keys.expiry_after(body.expires_in_seconds) if body else None
     created = api_keys.rotate_api_key(session, key_id, expires_at)
     return api_key_object(created.api_key, created.secret)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -45,7 +44,7 @@ from videogen.accounts import access_requests, api_keys, organizations
 from videogen.accounts.tables import AccessRequestStatus, OrganizationStatus
 from videogen.accounts.tiers import TierCatalog, load_tiers
 from videogen.accounts.usage import usage_report
-from videogen.database import get_engine, session_scope, utcnow
+from videogen.database import get_engine, session_scope
 from videogen.pagination import Page
 from videogen.settings import Settings
 from videogen.webhooks import deliveries, endpoints
@@ -112,9 +111,6 @@ class LocalOperator:
     def _tiers(self) -> TierCatalog:
         return load_tiers(self._settings.tiers_file)
 
-    def _lifetime(self, seconds: int | None) -> datetime | None:
-        return utcnow() + timedelta(seconds=seconds) if seconds else None
-
     def _announcing(self) -> None:
         """Let what a commit dispatches (jobs of a reactivated organization, a redelivery) reach the workers."""
         broker.enable(self._settings)
@@ -163,12 +159,12 @@ class LocalOperator:
             owner = organizations.get_or_create_organization(
                 session, self._tiers(), org, tier or self._settings.default_tier
             )
-            created = api_keys.create_api_key(session, owner, name, self._lifetime(expires_in_seconds))
+            created = api_keys.create_api_key(session, owner, name, api_keys.expiry_after(expires_in_seconds))
             return IssuedKey(api_key_object(created.api_key, created.secret), organization_object(owner))
 
     def rotate_key(self, key_id: str, *, expires_in_seconds: int | None) -> IssuedKey:
         with self._unit() as session:
-            created = api_keys.rotate_api_key(session, key_id, self._lifetime(expires_in_seconds))
+            created = api_keys.rotate_api_key(session, key_id, api_keys.expiry_after(expires_in_seconds))
             owner = created.api_key.organization
             return IssuedKey(api_key_object(created.api_key, created.secret), organization_object(owner))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import bindparam, select, update
@@ -48,6 +48,12 @@ class CreatedKey:
 
     api_key: ApiKey
     secret: str
+
+
+def expiry_after(seconds: int | None) -> datetime | None:
+    """When a key given a lifetime of ``seconds`` from now stops working; None (or 0): never.
+    The admin API and the operator CLI's local mode both ask with a lifetime, not a date."""
+    return utcnow() + timedelta(seconds=seconds) if seconds else None
 
 
 def create_api_key(
