@@ -456,3 +456,52 @@ class OperatorWebhookEndpointList(BaseModel):
     first_id: str | None
     last_id: str | None
     has_more: bool
+
+
+# --- the operator's view of jobs (admin API) -------------------------------------------------
+
+
+class OperatorVideoObject(VideoObject):
+    """A video as the operator sees it, across organizations: the public object, plus whose it is
+    and who ran it."""
+
+    organization_id: str
+    organization_name: str
+    attempts: int = Field(description="Runs started: more than 1 after a lost worker's job was requeued.")
+    worker: str | None = Field(description="The worker (host:pid) that took its latest run; null if never claimed.")
+
+
+class OperatorVideoList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[OperatorVideoObject]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+class QueueObject(BaseModel):
+    """One model's queue, from the database."""
+
+    object: Literal["queue"] = "queue"
+    model: str
+    served: bool = Field(
+        description="In this deployment's VIDEOGEN_MODELS; false for a model no longer served that still has "
+        "active jobs."
+    )
+    queued: int = Field(description="Jobs waiting, suspended organizations' included.")
+    running: int = Field(description="Jobs in progress.")
+    oldest_queued_seconds: float = Field(description="How long the oldest queued job has waited; 0 when none.")
+    workers_seen: list[str] = Field(
+        description="Workers (host:pid) that wrote one of this model's job heartbeats within window_seconds: "
+        "claiming, running or completing a job. An idle worker that ran nothing in the window is not seen."
+    )
+    running_videos: list[str] = Field(description="The ids of the jobs in progress, oldest first.")
+
+
+class QueueList(BaseModel):
+    """Every served model's queue (zeros when idle), then any other model that still has active jobs."""
+
+    object: Literal["list"] = "list"
+    data: list[QueueObject]
+    window_seconds: int = Field(description="How far back workers_seen looks.")
+    generated_at: int = Field(description="When these numbers were read (Unix seconds).")

@@ -1,4 +1,4 @@
-"""ORM rows to wire objects for the account-side and webhook resources, and list envelopes."""
+"""ORM rows to wire objects for the account-side, webhook and operator resources, and list envelopes."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from starlette.responses import Response
 from api.schemas import (
     AccessRequestObject,
     ApiKeyObject,
+    OperatorVideoObject,
     OperatorWebhookEndpointObject,
     OrganizationObject,
+    QueueObject,
     TierObject,
     UsageBucketObject,
     UsageObject,
@@ -24,6 +26,9 @@ from api.schemas import (
 from videogen.accounts.tables import AccessRequest, ApiKey, Organization
 from videogen.accounts.tiers import Tier
 from videogen.accounts.usage import UsageReport
+from videogen.videos.objects import VideoObject
+from videogen.videos.stats import ModelQueue
+from videogen.videos.tables import Video
 from videogen.webhooks.tables import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
 
 ListT = TypeVar("ListT", bound=BaseModel)
@@ -161,4 +166,27 @@ def webhook_delivery_object(delivery: WebhookDelivery) -> WebhookDeliveryObject:
             )
             for a in delivery.attempt_log
         ],
+    )
+
+
+def operator_video_object(video: Video, public: VideoObject, organization_name: str) -> OperatorVideoObject:
+    """``public`` (the video as its owner sees it, ``service.describe``) with what the operator adds."""
+    return OperatorVideoObject(
+        **dict(public),
+        organization_id=video.organization_id,
+        organization_name=organization_name,
+        attempts=video.attempts,
+        worker=video.worker,
+    )
+
+
+def queue_object(queue: ModelQueue) -> QueueObject:
+    return QueueObject(
+        model=queue.model,
+        served=queue.served,
+        queued=queue.queued,
+        running=queue.running,
+        oldest_queued_seconds=round(queue.oldest_queued_seconds, 3),
+        workers_seen=list(queue.workers_seen),
+        running_videos=list(queue.running_videos),
     )

@@ -7,13 +7,14 @@ list envelope with cursor pagination, as the public lists are.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 from sqlalchemy.orm import Session
 
-from api.deps import SessionDep, SettingsDep, TiersDep, UnitOfWorkRoute, require_admin
+from api.deps import QueuePositionsDep, SessionDep, SettingsDep, TiersDep, UnitOfWorkRoute, require_admin
 from api.parameters import storable_parameters
 from api.schemas import (
     AccessApproval,
@@ -22,9 +23,12 @@ from api.schemas import (
     ApiKeyList,
     ApiKeyObject,
     ErrorResponse,
+    OperatorVideoList,
+    OperatorVideoObject,
     OperatorWebhookEndpointList,
     OrganizationList,
     OrganizationObject,
+    QueueList,
     RequestBody,
     TierList,
     UsageObject,
@@ -35,8 +39,10 @@ from api.serializers import (
     access_request_object,
     api_key_object,
     cursor_list,
+    operator_video_object,
     operator_webhook_endpoint_object,
     organization_object,
+    queue_object,
     tier_object,
     usage_object,
     webhook_delivery_object,
@@ -45,6 +51,11 @@ from videogen.accounts import access_requests, api_keys, organizations
 from videogen.accounts.api_keys import MAX_KEY_LIFETIME_SECONDS
 from videogen.accounts.tables import AccessRequestStatus, OrganizationStatus
 from videogen.accounts.usage import usage_report
+from videogen.database import utcnow
+from videogen.videos import operator_view, service
+from videogen.videos.queue_positions import QueuePositions
+from videogen.videos.stats import queue_report
+from videogen.videos.tables import Video, VideoStatus
 from videogen.webhooks import deliveries, endpoints
 
 router = APIRouter(
@@ -264,3 +275,73 @@ def list_webhook_deliveries(
 def redeliver_webhook(delivery_id: str, session: SessionDep) -> WebhookDeliveryObject:
     delivery = deliveries.get_delivery(session, None, delivery_id)
     return webhook_delivery_object(deliveries.redeliver(session, delivery))
+
+
+# --- jobs, across organizations ---------------------------------------------------------------
+
+DEFAULT_QUEUE_WINDOW_SECONDS = 600
+MAX_QUEUE_WINDOW_SECONDS = 86400
+
+
+@router.get(
+    "/queue",
+    response_model=QueueList,
+    summary="The queue per model: queued, running, the oldest wait, the workers seen",
+    description=(
+        "Every model this deployment serves, with zeros when idle, then any other model that still has active "
+        "jobs. Read from the database only (no broker is asked): a worker is seen when it wrote a job's "
+        "heartbeat within `window_seconds` (claiming, running or completing a job), so an idle worker that ran "
+        "nothing in the window is not seen."
+    ),
+)
+def get_queue(
+    session: SessionDep,
+    settings: SettingsDep,
+    window_seconds: Annotated[
+        int,
+        Query(ge=1, le=MAX_QUEUE_WINDOW_SECONDS, description="How far back to look for workers, in seconds."),
+    ] = DEFAULT_QUEUE_WINDOW_SECONDS,
+) -> QueueList:
+    now = utcnow()
+    queues = queue_report(session, settings.models, now, timedelta(seconds=window_seconds))
+    return QueueList(
+        data=[queue_object(q) for q in queues], window_seconds=window_seconds, generated_at=int(now.timestamp())
+    )
+
+
+def _operator_videos(session: Session, positions: QueuePositions, videos: list[Video]) -> list[OperatorVideoObject]:
+    names = operator_view.organization_names(session, videos)
+    public = service.describe_all(session, videos, positions)
+    return [operator_video_object(v, p, names.get(v.organization_id, "")) for v, p in zip(videos, public, strict=True)]
+
+
+@router.get(
+    "/videos",
+    response_model=OperatorVideoList,
+    summary="Every organization's videos (or one's), newest first, filtered by status and model",
+    description=(
+        "The public video object of each, plus its organization, attempts and worker. `status=failed` lists the "
+        "recent failures with their error. Videos their owners deleted are not listed."
+    ),
+)
+def list_all_videos(
+    session: SessionDep,
+    positions: QueuePositionsDep,
+    organization: OrganizationFilter = None,
+    status: Annotated[VideoStatus | None, Query(description="Only videos in this status.")] = None,
+    model: Annotated[str | None, Query(description="Only videos of this model.")] = None,
+    after: After = None,
+    limit: Limit = 20,
+    order: Order = "desc",
+) -> OperatorVideoList:
+    org_id = organizations.find_organization(session, organization).id if organization else None
+    page = operator_view.list_all_videos(
+        session, org_id, status=status, model=model, after=after, limit=limit, order=order
+    )
+    return cursor_list(OperatorVideoList, _operator_videos(session, positions, page.items), page.has_more)
+
+
+@router.get("/videos/{video_id}", response_model=OperatorVideoObject, summary="Any organization's video")
+def get_any_video(video_id: str, session: SessionDep, positions: QueuePositionsDep) -> OperatorVideoObject:
+    [found] = _operator_videos(session, positions, [operator_view.get_any_video(session, video_id)])
+    return found

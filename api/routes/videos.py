@@ -37,6 +37,7 @@ from videogen.videos.objects import to_video_object
 from videogen.videos.parameters import VideoRequest
 from videogen.videos.queue_positions import QueuePositions
 from videogen.videos.submission import Submission
+from videogen.videos.tables import VideoStatus
 
 router = APIRouter(
     route_class=UnitOfWorkRoute,
@@ -179,8 +180,14 @@ def list_videos(
     after: Annotated[str | None, Query(description="Cursor: the id of the last video of the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     order: Annotated[Literal["asc", "desc"], Query()] = "desc",
+    status: Annotated[
+        VideoStatus | None, Query(description="Extension: only videos in this status (e.g. failed).")
+    ] = None,
+    model: Annotated[str | None, Query(description="Extension: only videos of this model.")] = None,
 ) -> Response:
-    page = service.list_videos(session, api_key.organization_id, after=after, limit=limit, order=order)
+    page = service.list_videos(
+        session, api_key.organization_id, after=after, limit=limit, order=order, status=status, model=model
+    )
     return ModelResponse(cursor_list(VideoList, service.describe_all(session, page.items, positions), page.has_more))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from videogen.database import utcnow
@@ -32,10 +32,29 @@ def get_video(session: Session, organization_id: str, video_id: str) -> Video:
 
 
 def list_videos(
-    session: Session, organization_id: str, *, after: str | None, limit: int, order: Literal["asc", "desc"]
+    session: Session,
+    organization_id: str,
+    *,
+    after: str | None,
+    limit: int,
+    order: Literal["asc", "desc"],
+    status: VideoStatus | None = None,
+    model: str | None = None,
 ) -> Page[Video]:
-    query = select(Video).where(Video.organization_id == organization_id, Video.deleted_at.is_(None))
+    """A page of the organization's videos, only those in ``status`` and of ``model`` when given."""
+    query = visible_videos(status=status, model=model).where(Video.organization_id == organization_id)
     return paginate(session, query, Video.id, after=after, limit=limit, order=order)
+
+
+def visible_videos(*, status: VideoStatus | None, model: str | None) -> Select[Video]:
+    """The videos not deleted, filtered: a query, to which the caller adds whose (the operator's
+    lists, ``videogen.videos.operator_view``, add no organization or any one)."""
+    query = select(Video).where(Video.deleted_at.is_(None))
+    if status is not None:
+        query = query.where(Video.status == status)
+    if model is not None:
+        query = query.where(Video.model == model)
+    return query
 
 
 def describe(session: Session, video: Video, positions: QueuePositions) -> VideoObject:
