@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from api.schemas import (
@@ -14,6 +17,7 @@ from api.schemas import (
     OperatorVideoObject,
     OperatorWebhookEndpointObject,
     OrganizationObject,
+    QueueList,
     QueueObject,
     TierObject,
     UsageBucketObject,
@@ -26,7 +30,8 @@ from api.schemas import (
 from videogen.accounts.tables import AccessRequest, ApiKey, Organization
 from videogen.accounts.tiers import Tier
 from videogen.accounts.usage import UsageReport
-from videogen.videos.objects import VideoObject
+from videogen.videos import operator_view, service
+from videogen.videos.queue_positions import QueuePositions
 from videogen.videos.stats import ModelQueue
 from videogen.videos.tables import Video
 from videogen.webhooks.tables import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
@@ -169,15 +174,22 @@ def webhook_delivery_object(delivery: WebhookDelivery) -> WebhookDeliveryObject:
     )
 
 
-def operator_video_object(video: Video, public: VideoObject, organization_name: str) -> OperatorVideoObject:
-    """``public`` (the video as its owner sees it, ``service.describe``) with what the operator adds."""
-    return OperatorVideoObject(
-        **dict(public),
-        organization_id=video.organization_id,
-        organization_name=organization_name,
-        attempts=video.attempts,
-        worker=video.worker,
-    )
+def operator_video_objects(
+    session: Session, videos: Sequence[Video], positions: QueuePositions
+) -> list[OperatorVideoObject]:
+    """Videos as the operator sees them: each as its owner does (``service.describe_all``: their queue
+    positions read together) plus whose it is and who ran it; the organizations' names in one query."""
+    names = operator_view.organization_names(session, videos)
+    return [
+        OperatorVideoObject(
+            **dict(public),
+            organization_id=video.organization_id,
+            organization_name=names.get(video.organization_id, ""),
+            attempts=video.attempts,
+            worker=video.worker,
+        )
+        for video, public in zip(videos, service.describe_all(session, videos, positions), strict=True)
+    ]
 
 
 def queue_object(queue: ModelQueue) -> QueueObject:
@@ -189,4 +201,10 @@ def queue_object(queue: ModelQueue) -> QueueObject:
         oldest_queued_seconds=round(queue.oldest_queued_seconds, 3),
         workers_seen=list(queue.workers_seen),
         running_videos=list(queue.running_videos),
+    )
+
+
+def queue_list(queues: Sequence[ModelQueue], window_seconds: int, generated_at: datetime) -> QueueList:
+    return QueueList(
+        data=[queue_object(q) for q in queues], window_seconds=window_seconds, generated_at=unix(generated_at) or 0
     )

@@ -3,7 +3,8 @@
 This module only wires the command groups together; each audience has its own modules:
 
 - ``cli.client``: API clients (``generate``, ``probe``);
-- ``cli.operator``: the operator (``orgs``, ``keys``, ``tiers``, ``access-requests``, ``usage``, ``webhooks``);
+- ``cli.operator``: the operator (``orgs``, ``keys``, ``tiers``, ``access-requests``, ``usage``, ``webhooks``,
+  ``queue``, ``videos``);
 - ``cli.processes``: whoever runs the service (``dev``, ``serve``, ``worker``, ``webhook-worker``, ``reconcile``,
   ``db``, ``model``);
 - ``cli.output``: what they share (consoles, tables or JSON lines, errors, secrets).
@@ -24,8 +25,10 @@ from cli import client, processes
 from cli.operator.access_requests import access_app
 from cli.operator.keys import keys_app
 from cli.operator.orgs import orgs_app
+from cli.operator.queue import queue
 from cli.operator.tiers import tiers_app
 from cli.operator.usage import usage
+from cli.operator.videos import videos_app
 from cli.operator.webhooks import webhooks_app
 from cli.output import error_line
 from cli.processes import build_tiny_if_missing, upgrade_database
@@ -57,6 +60,7 @@ def _global_options(
 
 # Commands are listed in `videogen --help` in the order they are registered here.
 app.command()(usage)
+app.command()(queue)
 app.command()(processes.serve)
 app.command()(processes.worker)
 app.command("webhook-worker")(processes.webhook_worker)
@@ -72,6 +76,7 @@ app.add_typer(tiers_app, name="tiers")
 app.add_typer(processes.db_app, name="db")
 app.add_typer(processes.model_app, name="model")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(videos_app, name="videos")
 
 
 def main() -> None:

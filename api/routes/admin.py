@@ -39,10 +39,10 @@ from api.serializers import (
     access_request_object,
     api_key_object,
     cursor_list,
-    operator_video_object,
+    operator_video_objects,
     operator_webhook_endpoint_object,
     organization_object,
-    queue_object,
+    queue_list,
     tier_object,
     usage_object,
     webhook_delivery_object,
@@ -52,10 +52,9 @@ from videogen.accounts.api_keys import MAX_KEY_LIFETIME_SECONDS
 from videogen.accounts.tables import AccessRequestStatus, OrganizationStatus
 from videogen.accounts.usage import usage_report
 from videogen.database import utcnow
-from videogen.videos import operator_view, service
-from videogen.videos.queue_positions import QueuePositions
+from videogen.videos import operator_view
 from videogen.videos.stats import queue_report
-from videogen.videos.tables import Video, VideoStatus
+from videogen.videos.tables import VideoStatus
 from videogen.webhooks import deliveries, endpoints
 
 router = APIRouter(
@@ -304,15 +303,7 @@ def get_queue(
 ) -> QueueList:
     now = utcnow()
     queues = queue_report(session, settings.models, now, timedelta(seconds=window_seconds))
-    return QueueList(
-        data=[queue_object(q) for q in queues], window_seconds=window_seconds, generated_at=int(now.timestamp())
-    )
-
-
-def _operator_videos(session: Session, positions: QueuePositions, videos: list[Video]) -> list[OperatorVideoObject]:
-    names = operator_view.organization_names(session, videos)
-    public = service.describe_all(session, videos, positions)
-    return [operator_video_object(v, p, names.get(v.organization_id, "")) for v, p in zip(videos, public, strict=True)]
+    return queue_list(queues, window_seconds, now)
 
 
 @router.get(
@@ -338,10 +329,10 @@ def list_all_videos(
     page = operator_view.list_all_videos(
         session, org_id, status=status, model=model, after=after, limit=limit, order=order
     )
-    return cursor_list(OperatorVideoList, _operator_videos(session, positions, page.items), page.has_more)
+    return cursor_list(OperatorVideoList, operator_video_objects(session, page.items, positions), page.has_more)
 
 
 @router.get("/videos/{video_id}", response_model=OperatorVideoObject, summary="Any organization's video")
 def get_any_video(video_id: str, session: SessionDep, positions: QueuePositionsDep) -> OperatorVideoObject:
-    [found] = _operator_videos(session, positions, [operator_view.get_any_video(session, video_id)])
+    [found] = operator_video_objects(session, [operator_view.get_any_video(session, video_id)], positions)
     return found

@@ -1,2 +1,3 @@
-"""For the operator: organizations, API keys, tiers, access applications, usage and webhooks (one module per
-command group), on the local database or through a deployment's admin API (``cli.operator.backend``)."""
+"""For the operator: organizations, API keys, tiers, access applications, usage, webhooks, the queue and every
+organization's videos (one module per command group), on the local database or through a deployment's admin
+API (``cli.operator.backend``)."""

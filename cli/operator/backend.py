@@ -29,13 +29,16 @@ if TYPE_CHECKING:
         AccessApproval,
         AccessRequestObject,
         ApiKeyObject,
+        OperatorVideoObject,
         OperatorWebhookEndpointObject,
         OrganizationObject,
+        QueueList,
         TierObject,
         UsageObject,
         WebhookDeliveryObject,
     )
     from videogen.accounts.tables import AccessRequestStatus, OrganizationStatus
+    from videogen.videos.tables import VideoStatus
 
 BaseUrlOption = Annotated[
     str | None,
@@ -117,6 +120,18 @@ class Operator(Protocol):
         ...
 
     def redeliver(self, delivery_id: str) -> WebhookDeliveryObject: ...
+
+    def queue(self, window_seconds: int) -> QueueList:
+        """Every served model's queue; workers seen within the last ``window_seconds``."""
+        ...
+
+    def videos(
+        self, *, org: str | None, status: VideoStatus | None, model: str | None, limit: int
+    ) -> list[OperatorVideoObject]:
+        """Every organization's videos (or one's), the newest ``limit``, newest first."""
+        ...
+
+    def video(self, video_id: str) -> OperatorVideoObject: ...
 
 
 @contextmanager

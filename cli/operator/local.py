@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -22,8 +23,10 @@ from api.schemas import (
     AccessApproval,
     AccessRequestObject,
     ApiKeyObject,
+    OperatorVideoObject,
     OperatorWebhookEndpointObject,
     OrganizationObject,
+    QueueList,
     TierObject,
     UsageObject,
     WebhookDeliveryObject,
@@ -31,8 +34,10 @@ from api.schemas import (
 from api.serializers import (
     access_request_object,
     api_key_object,
+    operator_video_objects,
     operator_webhook_endpoint_object,
     organization_object,
+    queue_list,
     tier_object,
     usage_object,
     webhook_delivery_object,
@@ -44,9 +49,13 @@ from videogen.accounts import access_requests, api_keys, organizations
 from videogen.accounts.tables import AccessRequestStatus, OrganizationStatus
 from videogen.accounts.tiers import TierCatalog, load_tiers
 from videogen.accounts.usage import usage_report
-from videogen.database import get_engine, session_scope
+from videogen.database import get_engine, session_scope, utcnow
 from videogen.pagination import Page
 from videogen.settings import Settings
+from videogen.videos import operator_view
+from videogen.videos.queue_positions import QueuePositions
+from videogen.videos.stats import queue_report
+from videogen.videos.tables import VideoStatus
 from videogen.webhooks import deliveries, endpoints
 
 
@@ -220,6 +229,31 @@ class LocalOperator:
         with self._unit() as session:
             delivery = deliveries.get_delivery(session, None, delivery_id)
             return webhook_delivery_object(deliveries.redeliver(session, delivery))
+
+    # --- jobs ----------------------------------------------------------------------------------
+
+    def queue(self, window_seconds: int) -> QueueList:
+        with self._unit() as session:
+            now = utcnow()
+            queues = queue_report(session, self._settings.models, now, timedelta(seconds=window_seconds))
+            return queue_list(queues, window_seconds, now)
+
+    def videos(
+        self, *, org: str | None, status: VideoStatus | None, model: str | None, limit: int
+    ) -> list[OperatorVideoObject]:
+        with self._unit() as session:
+            org_id = organizations.find_organization(session, org).id if org else None
+            page = operator_view.list_all_videos(session, org_id, status=status, model=model, after=None, limit=limit)
+            return operator_video_objects(session, page.items, self._positions())
+
+    def video(self, video_id: str) -> OperatorVideoObject:
+        with self._unit() as session:
+            found = operator_view.get_any_video(session, video_id)
+            return operator_video_objects(session, [found], self._positions())[0]
+
+    def _positions(self) -> QueuePositions:
+        """Queue positions read now (one command, nothing to keep a snapshot for), as exact as the API's."""
+        return QueuePositions(exact_within=self._settings.queue_position_exact_within, max_age_seconds=0)
 
 
 def _every(page_after: Callable[[str | None], Page[T]]) -> list[T]:

@@ -22,10 +22,13 @@ from api.schemas import (
     AccessRequestObject,
     ApiKeyList,
     ApiKeyObject,
+    OperatorVideoList,
+    OperatorVideoObject,
     OperatorWebhookEndpointList,
     OperatorWebhookEndpointObject,
     OrganizationList,
     OrganizationObject,
+    QueueList,
     TierList,
     TierObject,
     UsageObject,
@@ -35,6 +38,7 @@ from api.schemas import (
 from cli.operator.backend import IssuedKey
 from cli.output import CommandError, cause, sendable_token
 from videogen.accounts.tables import AccessRequestStatus, OrganizationStatus
+from videogen.videos.tables import VideoStatus
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -202,6 +206,20 @@ class RemoteOperator:
 
     def redeliver(self, delivery_id: str) -> WebhookDeliveryObject:
         return self._one(WebhookDeliveryObject, "POST", f"/webhook_deliveries/{_segment(delivery_id)}/redeliver")
+
+    # --- jobs ----------------------------------------------------------------------------------
+
+    def queue(self, window_seconds: int) -> QueueList:
+        return self._one(QueueList, "GET", "/queue", params={"window_seconds": window_seconds})
+
+    def videos(
+        self, *, org: str | None, status: VideoStatus | None, model: str | None, limit: int
+    ) -> list[OperatorVideoObject]:
+        params = {"organization": org, "status": status, "model": model}
+        return self._all(OperatorVideoList, "/videos", params, limit=limit)
+
+    def video(self, video_id: str) -> OperatorVideoObject:
+        return self._one(OperatorVideoObject, "GET", f"/videos/{_segment(video_id)}")
 
 
 class Refusal(CommandError):
