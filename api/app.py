@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import make_url
 
+from api.console import install_console
 from api.docs import install_docs
 from api.errors import install_error_handlers, unexpected_error
 from api.limits import BodyLimit, ConcurrencyLimit, LastResort, body_limit_for
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(system.router)
     install_docs(app)  # /docs, /redoc and their assets
+    install_console(app)  # /console: the web console, files from the package
     install_options(app)  # OPTIONS on every path, from the routes above
     install_openapi(app)
     instrument_app(app)

@@ -20,6 +20,17 @@ if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose) >/dev/null 2>&1 || true
   fi
 fi
+# The console's browser tests drive Debian's Chromium through Playwright (tests/console); set
+# VIDEOGEN_CHROMIUM to use another Chromium binary.
+if [ -z "${VIDEOGEN_CHROMIUM:-}" ] && ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing chromium for the console's browser tests (apt-get)..."
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core) >/dev/null 2>&1 \
+      || echo "test.sh: could not install chromium; the console's browser tests will fail" >&2
+  else
+    echo "test.sh: chromium is missing (apt-get install chromium, or set VIDEOGEN_CHROMIUM)" >&2
+  fi
+fi
 
 ruff check .
 ruff format --check .
