@@ -40,7 +40,7 @@ CHROMIUM_ARGS = [
 def chromium_path() -> str:
     path = os.environ.get("VIDEOGEN_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
     if not path:
-        pytest.fail("Chromium is not installed: run scripts/test.sh (it installs Debian's chromium) or set VIDEOGEN_CHROMIUM")
+        pytest.fail("Chromium is not installed: scripts/test.sh installs Debian's chromium; or set VIDEOGEN_CHROMIUM")
     return path
 
 

@@ -4,6 +4,7 @@ that is checked before it is kept, kept in the tab only, and forgotten on sign-o
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import httpx
 from playwright.sync_api import expect
@@ -51,7 +52,8 @@ def test_signing_in_keeps_the_credential_in_the_tab_only_and_signing_out_forgets
 ) -> None:
     console.sign_in(embedded_stack.create_key("console-shell"))
     page = console.page
-    expect(page.get_by_role("navigation", name="Console sections").get_by_role("link", name="Playground")).to_be_visible()
+    nav = page.get_by_role("navigation", name="Console sections")
+    expect(nav.get_by_role("link", name="Playground")).to_be_visible()
     assert page.context.cookies() == []  # nothing the server could read without the tab's consent
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in to the console")).to_be_visible()
@@ -65,7 +67,9 @@ def test_an_operator_signs_in_with_the_admin_token(console: Console) -> None:
     expect(nav.get_by_role("link", name="Playground")).to_have_count(0)
 
 
-def test_the_sign_in_page_is_usable_from_the_keyboard_on_a_phone(console_factory, embedded_stack: ServiceStack) -> None:  # type: ignore[no-untyped-def]
+def test_the_sign_in_page_is_usable_from_the_keyboard_on_a_phone(
+    console_factory: Callable[..., Console], embedded_stack: ServiceStack
+) -> None:
     console = console_factory(PHONE)
     page = console.open()
     page.get_by_label("API key", exact=True).focus()
