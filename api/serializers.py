@@ -198,7 +198,7 @@ def queue_object(queue: ModelQueue) -> QueueObject:
         served=queue.served,
         queued=queue.queued,
         running=queue.running,
-        oldest_queued_seconds=round(queue.oldest_queued_seconds, 3),
+        oldest_queued_seconds=queue.oldest_queued_seconds,
         workers_seen=list(queue.workers_seen),
         running_videos=list(queue.running_videos),
     )

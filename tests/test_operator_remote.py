@@ -21,7 +21,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from cli.main import app
-from tests.helpers import ADMIN_TOKEN
+from tests.helpers import ADMIN_TOKEN, BROKEN_MODEL, QUICK, finished, wait_for
 from tests.stack import ServiceStack, free_port
 from videogen.settings import get_settings
 
@@ -143,6 +143,58 @@ def test_the_operator_walkthrough_through_the_admin_api_prints_what_local_mode_p
         assert ok(*command, env=wide) == ok(*command, *far, env=wide), command
 
 
+def test_the_queue_and_the_failures_through_the_admin_api_print_what_local_mode_prints(local: ServiceStack) -> None:
+    stack, far = local, remote(local)
+    name = f"Jobs Co {secrets.token_hex(3)}"
+    secret = ok("keys", "create", "--org", name, "-q", *far).strip()
+    with httpx.Client(base_url=stack.base_url, headers={"Authorization": f"Bearer {secret}"}, timeout=60) as http:
+        doomed = http.post("/videos", json={**QUICK, "model": BROKEN_MODEL}).json()
+        fine = http.post("/videos", json=QUICK).json()
+        assert wait_for(http, doomed["id"], finished)["status"] == "failed"
+        assert wait_for(http, fine["id"], finished)["status"] == "completed"
+
+    [failure] = json_lines(ok("videos", "list", "--org", name, "--status", "failed", "--json", *far))
+    assert (failure["id"], failure["organization_name"], failure["error"]["code"]) == (
+        doomed["id"],
+        name,
+        "model_unavailable",
+    )
+    assert failure["worker"] and failure["attempts"] == 1
+    listed = json_lines(ok("videos", "list", "--org", name, "--json", *far))
+    assert [v["id"] for v in listed] == [fine["id"], doomed["id"]]  # newest first
+    assert [v["id"] for v in json_lines(ok("videos", "list", "--org", name, "--limit", "1", "--json", *far))] == [
+        fine["id"]
+    ]
+
+    # The worker that ran them was seen; every served model is listed, idle ones with zeros.
+    board = json.loads(ok("queue", "--window", "3600", "--json", *far))
+    served = json.loads(stack.env["VIDEOGEN_MODELS"])
+    assert [q["model"] for q in board["data"]][: len(served)] == served and board["window_seconds"] == 3600
+    by_model = {q["model"]: q for q in board["data"]}
+    assert failure["worker"] in by_model[BROKEN_MODEL]["workers_seen"]
+    table = ok("queue", *far, env={"COLUMNS": "250"})
+    assert all(model in table for model in served) and "oldest_wait" in table
+
+    # The same commands locally: the same output.
+    local_board = json.loads(ok("queue", "--window", "3600", "--json"))
+    assert [(q["model"], q["workers_seen"]) for q in local_board["data"]] == [
+        (q["model"], q["workers_seen"]) for q in board["data"]
+    ]
+    for command in (
+        ["videos", "list", "--org", name, "--json"],
+        ["videos", "list", "--org", name, "--status", "failed"],
+        ["videos", "get", doomed["id"], "--json"],
+        ["videos", "get", fine["id"]],
+    ):
+        wide = {"COLUMNS": "250"}
+        assert ok(*command, env=wide) == ok(*command, *far, env=wide), command
+
+    assert "No organization 'no-such-org'" in failed("videos", "list", "--org", "no-such-org", *far)
+    assert "unknown status 'done'" in failed("videos", "list", "--status", "done", *far)
+    assert "No video found" in failed("videos", "get", "video_nope", *far)
+    assert "No video found" in failed("videos", "get", "video_nope")
+
+
 def test_a_rotated_key_keeps_the_old_keys_expiry_unless_the_rotation_gives_one(admin: httpx.Client) -> None:
     org = admin.post("/organizations", json={"name": f"expiring-{secrets.token_hex(3)}"}).json()
     assert org["tier"] == "enterprise"  # the deployment's VIDEOGEN_DEFAULT_TIER
@@ -169,7 +221,7 @@ def test_a_rotated_key_keeps_the_old_keys_expiry_unless_the_rotation_gives_one(a
 
 
 def test_admin_lists_are_list_envelopes(admin: httpx.Client) -> None:
-    for path in ("/organizations", "/keys", "/access_requests", "/webhook_endpoints", "/webhook_deliveries"):
+    for path in ("/organizations", "/keys", "/access_requests", "/webhook_endpoints", "/webhook_deliveries", "/videos"):
         body = admin.get(path, params={"limit": 1}).json()
         assert set(body) == {"object", "data", "first_id", "last_id", "has_more"}, path
         assert body["object"] == "list" and len(body["data"]) <= 1
