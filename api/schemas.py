@@ -465,8 +465,8 @@ class OperatorVideoObject(VideoObject):
     """A video as the operator sees it, across organizations: the public object, plus whose it is
     and who ran it."""
 
-    organization_id: str
-    organization_name: str
+    organization_id: str = Field(description="Whose video it is.")
+    organization_name: str = Field(description="That organization's name, as the operator commands take it.")
     attempts: int = Field(description="Runs started: more than 1 after a lost worker's job was requeued.")
     worker: str | None = Field(description="The worker (host:pid) that took its latest run; null if never claimed.")
 
