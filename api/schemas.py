@@ -492,8 +492,8 @@ class QueueObject(BaseModel):
     running: int = Field(description="Jobs in progress.")
     oldest_queued_seconds: float = Field(description="How long the oldest queued job has waited; 0 when none.")
     workers_seen: list[str] = Field(
-        description="Workers (host:pid) that wrote one of this model's job heartbeats within window_seconds: "
-        "claiming, running or completing a job. An idle worker that ran nothing in the window is not seen."
+        description="Workers (host:pid) that ran one of this model's jobs within window_seconds (its heartbeat) "
+        "or ended one in that window. An idle worker that ran nothing in the window is not seen."
     )
     running_videos: list[str] = Field(description="The ids of the jobs in progress, oldest first.")
 

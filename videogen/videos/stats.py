@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import CompoundSelect, func, select, union
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from videogen.videos.tables import ACTIVE_STATUSES, HAS_FILES_PREDICATE, Video, VideoStatus
+from videogen.videos.tables import ACTIVE_STATUSES, RAN_PREDICATE, Video, VideoStatus
 
 
 @dataclass(frozen=True)
@@ -53,21 +53,21 @@ class ModelQueue:
     queued: int
     running: int
     oldest_queued_seconds: float  # 0 when none is queued
-    workers_seen: tuple[str, ...]  # sorted worker names (host:pid) that wrote a heartbeat in the window
+    workers_seen: tuple[str, ...]  # sorted worker names (host:pid) that ran or ended a job in the window
     running_videos: tuple[str, ...]  # oldest first
 
 
 def queue_report(session: Session, served_models: Sequence[str], now: datetime, window: timedelta) -> list[ModelQueue]:
     """Every served model's queue (zeros when idle), then any other model's that has active jobs.
 
-    A worker is *seen* when it wrote a job's heartbeat within ``window`` before ``now``: claiming a
-    job, every beat while running it and completing it write one (a failing run's last beat is at
-    most a heartbeat interval before it ends). The database is the only source, so a worker that
-    ran nothing in the window is not seen, however ready it is; nothing asks the broker.
+    A worker is *seen* when, within ``window`` before ``now``, it wrote the heartbeat of a job it
+    is running or ended a job it ran (completed or failed it, or saw it cancelled). The database is
+    the only source, so a worker that ran nothing in the window is not seen, however ready it is;
+    nothing asks the broker.
 
-    Four statements whatever the number of jobs, each a range of an existing index: ``job_stats``'
-    two, the running jobs (``ix_videos_status_model``: as many as there are busy workers) and the
-    finished jobs whose worker beat in the window (``_recently_beaten``).
+    Four statements whatever the number of jobs, each a range of an index: ``job_stats``' two, the
+    running jobs (``ix_videos_status_model``: as many as there are busy workers) and the jobs that
+    ended in the window (``ix_videos_finished``).
     """
     stats = job_stats(session, served_models, now)
     since = now - window
@@ -81,8 +81,9 @@ def queue_report(session: Session, served_models: Sequence[str], now: datetime, 
         running.setdefault(model, []).append(video_id)
         if worker is not None and heartbeat_at is not None and heartbeat_at >= since:
             seen.setdefault(model, set()).add(worker)
-    for model, worker in session.execute(_recently_beaten(since)):
-        seen.setdefault(model, set()).add(worker)
+    for model, worker in session.execute(_recently_finished(since)):
+        if worker is not None:  # always, by the index's predicate; the column is nullable
+            seen.setdefault(model, set()).add(worker)
     others = {model for (_, model), count in stats.active.items() if count} | set(running)
     models = [*served_models, *sorted(others - set(served_models))]
     return [
@@ -99,20 +100,7 @@ def queue_report(session: Session, served_models: Sequence[str], now: datetime, 
     ]
 
 
-def _recently_beaten(since: datetime) -> CompoundSelect[str, str]:
-    """(model, worker) of finished jobs whose worker wrote their heartbeat at or after ``since``.
-
-    No index holds heartbeats, so each branch reads a range of one that bounds it: completed jobs
-    from the stored files by expiry (``ix_videos_files_expire``: a job completed at or after
-    ``since`` expires after it, retention being positive, and keeps its files until then), failed
-    and cancelled jobs from ``ix_videos_status_model``. The completed jobs, the bulk of the table,
-    are read only as far back as their retention.
-    """
-    beaten = (Video.worker.is_not(None), Video.heartbeat_at >= since)
-    completed = select(Video.model, Video.worker).where(
-        HAS_FILES_PREDICATE, Video.expires_at >= since, Video.status == VideoStatus.COMPLETED, *beaten
-    )
-    ended = select(Video.model, Video.worker).where(
-        Video.status.in_([VideoStatus.FAILED, VideoStatus.CANCELLED]), *beaten
-    )
-    return union(completed, ended)
+def _recently_finished(since: datetime) -> Select[str, str | None]:
+    """(model, worker) of the jobs a worker ended (completed, failed, or saw cancelled) at or after
+    ``since``: a range of ``ix_videos_finished``, as long as the window's jobs, whatever the history."""
+    return select(Video.model, Video.worker).where(RAN_PREDICATE, Video.completed_at >= since).distinct()

@@ -45,6 +45,7 @@ UNBILLED_STATUSES = frozenset({VideoStatus.FAILED, VideoStatus.CANCELLED})
 QUEUED_PREDICATE = text("status = 'queued' AND deleted_at IS NULL")
 HAS_FILES_PREDICATE = text("video_key IS NOT NULL")
 UNSENT_PREDICATE = text("status = 'queued' AND dispatched_at IS NULL")
+RAN_PREDICATE = text("worker IS NOT NULL AND completed_at IS NOT NULL")
 
 
 class Video(Base):
@@ -61,6 +62,16 @@ class Video(Base):
         # Queued jobs no nudge went out for (normally none): the reconciler sends them.
         Index("ix_videos_unsent", "created_at", postgresql_where=UNSENT_PREDICATE, sqlite_where=UNSENT_PREDICATE),
         # Stored files by expiry: the purge of expired assets.
+        # Jobs a worker ran, by when they ended: the workers the operator's queue view has seen lately.
+        # completed_at is written once, when the job ends, so heartbeats stay HOT updates on PostgreSQL.
+        Index(
+            "ix_videos_finished",
+            "completed_at",
+            "model",
+            "worker",
+            postgresql_where=RAN_PREDICATE,
+            sqlite_where=RAN_PREDICATE,
+        ),
         Index(
             "ix_videos_files_expire",
             "expires_at",
