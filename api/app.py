@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from api.console import install_console
 from api.docs import install_docs
 from api.errors import install_error_handlers, unexpected_error
+from api.events import end_streams_on_signals
 from api.limits import BodyLimit, ConcurrencyLimit, LastResort, body_limit_for
 from api.metrics import HttpMetrics
 from api.openapi import install_openapi
@@ -34,6 +35,7 @@ from videogen.storage import Storage, storage_from_settings
 from videogen.tracing import configure_tracing, flush_tracing, instrument_app, span
 from videogen.videos.queue_positions import QueuePositions
 from videogen.videos.submission import VideoSubmitter
+from videogen.videos.watcher import VideoWatcher
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +68,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         task = None
         if settings.reconcile_interval_seconds > 0:
             task = asyncio.create_task(_reconcile_forever(settings, app.state.storage))
+        # SIGTERM ends event streams and waits at once: the server's graceful shutdown waits for them.
+        restore_signals = end_streams_on_signals(app.state.video_watcher)
         yield
+        restore_signals()
+        await app.state.video_watcher.stop()
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -99,6 +105,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.webhook_policy = url_policy(settings)
     app.state.queue_positions = QueuePositions(
         exact_within=settings.queue_position_exact_within, max_age_seconds=settings.queue_snapshot_max_age_seconds
+    )
+    # One reader of the videos this process's clients follow (event streams, Prefer: wait).
+    app.state.video_watcher = VideoWatcher(
+        settings.database_url,
+        app.state.queue_positions,
+        poll_interval=settings.events_poll_interval_seconds,
+        max_subscriptions=settings.events_max_streams,
     )
     app.state.submitter = VideoSubmitter(
         settings,

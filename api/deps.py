@@ -39,6 +39,7 @@ from videogen.settings import Settings
 from videogen.storage import Storage
 from videogen.videos.queue_positions import QueuePositions
 from videogen.videos.submission import VideoSubmitter
+from videogen.videos.watcher import VideoWatcher
 
 
 async def get_settings(request: Request) -> Settings:
@@ -75,6 +76,10 @@ async def get_submitter(request: Request) -> VideoSubmitter:
 
 async def get_queue_positions(request: Request) -> QueuePositions:
     return cast(QueuePositions, request.app.state.queue_positions)
+
+
+async def get_video_watcher(request: Request) -> VideoWatcher:
+    return cast(VideoWatcher, request.app.state.video_watcher)
 
 
 async def client_ip(request: Request) -> str:
@@ -240,3 +245,4 @@ SecretBoxDep = Annotated[SecretBox, Depends(get_secret_box)]
 WebhookPolicyDep = Annotated[WebhookURLPolicy, Depends(get_webhook_policy)]
 SubmitterDep = Annotated[VideoSubmitter, Depends(get_submitter)]
 QueuePositionsDep = Annotated[QueuePositions, Depends(get_queue_positions)]
+VideoWatcherDep = Annotated[VideoWatcher, Depends(get_video_watcher)]

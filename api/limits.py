@@ -9,10 +9,11 @@ Pure ASGI middleware, because each of these must act before FastAPI does anythin
   connections, not bytes.
 - ``ConcurrencyLimit`` admits at most ``max_in_flight`` requests into the application; the rest wait
   on an ``asyncio.Semaphore``, holding no thread and no database connection, for a bounded time,
-  then get a 503 with ``Retry-After``. The database pool is sized from the same number
-  (``videogen.database.PoolBounds``), which is what makes a pool lock-up impossible by
-  construction. Liveness (``/healthz``) and readiness (``/readyz``) skip the queue: they must
-  answer while the process is saturated.
+  then get a 503 with ``Retry-After``. A request holds its slot until its response starts, or until
+  it gives the slot back itself (``release_request_slot``) to wait for something on the event loop.
+  The database pool is sized from the same number (``videogen.database.PoolBounds``), which is
+  what makes a pool lock-up impossible by construction. Liveness (``/healthz``) and readiness
+  (``/readyz``) skip the queue: they must answer while the process is saturated.
 - ``LastResort`` turns an exception no handler mapped into our error format *without* re-raising
   it, so uvicorn keeps the keep-alive connection (Starlette's own ``ServerErrorMiddleware``
   re-raises, and the client sees the connection drop).
@@ -36,6 +37,18 @@ log = logging.getLogger(__name__)
 
 # Paths that must answer however busy the process is: they hold no slot and wait for none.
 UNQUEUED_PATHS = frozenset({"/healthz", "/readyz"})
+# The scope's key for the callable that gives a request's slot back (``release_request_slot``).
+REQUEST_SLOT = "videogen.release_request_slot"
+
+
+def release_request_slot(scope: Scope) -> None:
+    """Give the request's ``ConcurrencyLimit`` slot back now, before its response: for a request
+    whose unit of work is done and that only waits from here on, on the event loop, holding no
+    thread and no connection (an event stream, ``Prefer: wait``). Idempotent; a no-op outside the
+    limit."""
+    release = scope.get(REQUEST_SLOT)
+    if callable(release):
+        release()
 
 
 async def send_error(send: Send, error: VideogenError) -> None:
@@ -137,6 +150,10 @@ class ConcurrencyLimit:
             if held:
                 held = False
                 self._slots.release()
+
+        # An endpoint that has done its work but will wait before it answers (``Prefer: wait``, an
+        # event stream) gives its slot back early, through ``release_request_slot``.
+        scope[REQUEST_SLOT] = release
 
         async def releasing_send(message: Message) -> None:
             # The request's unit of work has committed and closed before its response starts; what

@@ -22,7 +22,7 @@ import time
 from collections.abc import Sequence
 from typing import cast
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -46,6 +46,19 @@ HTTP_REQUEST_SECONDS = Histogram(
     "Seconds from a request's arrival to the end of its response (a download's too), by method and route template.",
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+
+# Live status (api.events, api.prefer): what this process carries now. In multiprocess mode each
+# process writes its own value and a scrape sums those of the processes alive.
+EVENT_STREAMS_OPEN = Gauge(
+    "videogen_event_streams_open",
+    "Event streams (GET /v1/videos/{id}/events) open now.",
+    multiprocess_mode="livesum",
+)
+PREFER_WAITS = Gauge(
+    "videogen_prefer_waits",
+    "Requests with Prefer: wait waiting now for their video to end.",
+    multiprocess_mode="livesum",
 )
 
 

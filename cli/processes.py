@@ -137,6 +137,10 @@ def _serve_command(settings: Settings, host: str, port: int, workers: int = 1) -
         str(workers),
         "--log-level",
         settings.log_level.lower(),
+        # On SIGTERM, requests still running get this long, then are cancelled: a shutdown is bounded
+        # (event streams and Prefer: wait requests end at once, api.events).
+        "--timeout-graceful-shutdown",
+        str(settings.api_shutdown_grace_seconds),
     ]
 
 

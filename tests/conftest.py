@@ -127,6 +127,9 @@ def _base_env(models_dir: Path, data_dir: Path) -> dict[str, str]:
         VIDEOGEN_REDISPATCH_AFTER_SECONDS="5",
         VIDEOGEN_STALE_AFTER_SECONDS="5",
         VIDEOGEN_WEBHOOK_DISABLE_AFTER_SECONDS=str(WEBHOOK_DISABLE_AFTER_SECONDS),
+        # Live status (tests/test_live_status.py): events within a fifth of a second, keep-alives every second.
+        VIDEOGEN_EVENTS_POLL_INTERVAL_SECONDS="0.2",
+        VIDEOGEN_EVENTS_KEEPALIVE_SECONDS="1",
     )
 
 

@@ -232,6 +232,36 @@ class Settings(BaseSettings):
         "costs as much as the queue is long).",
     )
 
+    # --- live status: event streams and Prefer: wait (videogen.videos.watcher) ------------------
+    events_poll_interval_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="How often an API process reads the videos its clients follow (event streams, Prefer: wait): "
+        "one round for all of them, a query per 500 watched videos, however many clients. Also the most an event "
+        "lags behind the database.",
+    )
+    events_keepalive_seconds: float = Field(
+        15.0, gt=0, description="An event stream with nothing new sends a `: keep-alive` comment this often."
+    )
+    events_max_stream_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description="An event stream is closed after this long (the client reconnects with Last-Event-ID and "
+        "misses nothing), so that load balancers can spread long-lived connections again.",
+    )
+    events_max_streams: int = Field(
+        2000,
+        ge=1,
+        description="Event streams and Prefer: wait requests one API process carries at once; beyond, they are "
+        "answered 503 server_busy with Retry-After.",
+    )
+    api_shutdown_grace_seconds: int = Field(
+        10,
+        ge=0,
+        description="On SIGTERM, how long `videogen serve` lets requests still running finish before it cancels "
+        "them (uvicorn's timeout_graceful_shutdown). Event streams and Prefer: wait requests end at once.",
+    )
+
     # --- bounds: what one API process takes on, and how long it waits on a dependency ------------
     api_max_concurrent_requests: int = Field(
         16,

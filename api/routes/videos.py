@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -21,9 +21,12 @@ from api.deps import (
     StorageDep,
     SubmitterDep,
     UnitOfWorkRoute,
+    VideoWatcherDep,
     commit_when_done,
 )
+from api.events import EVENT_STREAM, EventStream
 from api.parameters import IdempotencyKey, storable_parameters
+from api.prefer import PreferWaitDep, WaitingResponse
 from api.request_bodies import read_create_body
 from api.schemas import ErrorResponse, VideoCreateRequest, VideoDeleted, VideoList, VideoObject, VideoRemixRequest
 from api.serializers import ModelResponse, cursor_list
@@ -104,13 +107,18 @@ def _video_request(body: VideoCreateRequest, upload: bytes | None) -> VideoReque
     return VideoRequest(**fields, input_reference=reference)
 
 
-def _submitted(session: Session, positions: QueuePositions, submission: Submission) -> ModelResponse:
-    """A create's or remix's answer: the video, the rate-limit headers, and whether an
-    Idempotency-Key replayed an earlier request."""
+def _submission_headers(submission: Submission) -> dict[str, str]:
+    """The rate-limit headers, and whether an Idempotency-Key replayed an earlier request."""
     headers = submission.rate_limit.headers()
     if submission.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return ModelResponse(service.describe(session, submission.video, positions), headers=headers)
+    return headers
+
+
+def _submitted(session: Session, positions: QueuePositions, submission: Submission) -> ModelResponse:
+    """A create's or remix's answer: the video and ``_submission_headers``."""
+    video = service.describe(session, submission.video, positions)
+    return ModelResponse(video, headers=_submission_headers(submission))
 
 
 _CREATE_BODY_SCHEMA = {"$ref": "#/components/schemas/VideoCreateRequest"}
@@ -122,7 +130,8 @@ _CREATE_BODY_SCHEMA = {"$ref": "#/components/schemas/VideoCreateRequest"}
     summary="Create a video",
     description=(
         "Queues a generation job. Send `Idempotency-Key` to make retries safe: the same key and body within "
-        "24 h return the original video; the same key with another body is a 409."
+        "24 h return the original video; the same key with another body is a 409. With `Prefer: wait=N` the "
+        "answer comes once the video has ended or after N seconds."
     ),
     openapi_extra={
         "requestBody": {
@@ -141,16 +150,24 @@ async def create_video(
     session: SessionDep,
     positions: QueuePositionsDep,
     api_key: ApiKeyNowDep,
+    watcher: VideoWatcherDep,
+    wait: PreferWaitDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     raw = await read_create_body(request)
     video_request = _video_request(VideoCreateRequest.model_validate(raw.fields), raw.upload)
+    if wait:
+        watcher.check_room()  # a 503 now, before there is a video the client would not hear of
 
-    def submit(session: Session) -> ModelResponse:
+    def submit(session: Session) -> Response:
         submission = submitter.submit(session, api_key, video_request, idempotency_key)
-        return _submitted(session, positions, submission)
+        if wait is None:
+            return _submitted(session, positions, submission)
+        snapshot = watcher.snapshot(session, submission.video)
+        # Sent once the unit of work has committed (and nudged the worker): waiting holds nothing.
+        return WaitingResponse(watcher, snapshot, wait, headers=_submission_headers(submission), when_busy="answer")
 
-    return await run_in_threadpool(commit_when_done(submit), session=session)
+    return cast(Response, await run_in_threadpool(commit_when_done(submit), session=session))
 
 
 @router.post(
@@ -191,10 +208,71 @@ def list_videos(
     return ModelResponse(cursor_list(VideoList, service.describe_all(session, page.items, positions), page.has_more))
 
 
-@router.get("/{video_id}", response_model=VideoObject, summary="Retrieve a video")
-def retrieve_video(video_id: str, session: SessionDep, positions: QueuePositionsDep, api_key: ApiKeyDep) -> Response:
-    return ModelResponse(
-        service.describe(session, service.get_video(session, api_key.organization_id, video_id), positions)
+@router.get(
+    "/{video_id}",
+    response_model=VideoObject,
+    summary="Retrieve a video",
+    description="With `Prefer: wait=N` the answer comes once the video has ended or after N seconds.",
+)
+def retrieve_video(
+    video_id: str,
+    session: SessionDep,
+    positions: QueuePositionsDep,
+    watcher: VideoWatcherDep,
+    api_key: ApiKeyDep,
+    wait: PreferWaitDep,
+) -> Response:
+    video = service.get_video(session, api_key.organization_id, video_id)
+    if wait is None:
+        return ModelResponse(service.describe(session, video, positions))
+    watcher.check_room()
+    return WaitingResponse(watcher, watcher.snapshot(session, video), wait, vary=True)
+
+
+@router.get(
+    "/{video_id}/events",
+    summary="Follow a video's status live (server-sent events)",
+    description=(
+        "A `text/event-stream`: the video object at once (`event: video.updated`), then at every change of "
+        "status, phase or progress, ending with `video.completed`, `video.failed` or `video.cancelled` (or "
+        "`video.deleted`), after which the stream closes. Each event's `id` names the state: reconnect with "
+        "`Last-Event-ID` to get only what you have not seen (204 if you saw the end). A `: keep-alive` comment "
+        "is sent when nothing happens for a while."
+    ),
+    response_class=Response,
+    responses={
+        200: {
+            "content": {EVENT_STREAM: {"schema": {"type": "string"}}},
+            "description": "The stream of events (`event:`, `id:`, `data:` the video object as JSON)",
+        },
+        204: {"description": "Last-Event-ID is the final state's: nothing more will come"},
+    },
+)
+def follow_video(
+    video_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    watcher: VideoWatcherDep,
+    api_key: ApiKeyDep,
+    last_event_id: Annotated[
+        str | None,
+        Header(
+            alias="Last-Event-ID",
+            description="The `id` of the last event received (EventSource sends it when it reconnects).",
+        ),
+    ] = None,
+) -> Response:
+    video = service.get_video(session, api_key.organization_id, video_id)
+    snapshot = watcher.snapshot(session, video)
+    if snapshot.terminal and snapshot.state_id == last_event_id:
+        return Response(status_code=204)  # tells an EventSource to stop reconnecting
+    watcher.check_room()
+    return EventStream(
+        watcher,
+        snapshot,
+        last_event_id,
+        keepalive_seconds=settings.events_keepalive_seconds,
+        max_seconds=settings.events_max_stream_seconds,
     )
 
 
