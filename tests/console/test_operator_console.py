@@ -135,6 +135,10 @@ def test_an_operator_runs_an_organization_tier_suspension_and_keys(
         assert admin.post("/organizations", json={"name": filler}).status_code == 200
     console.sign_in(ADMIN_TOKEN, operator=True)
     page = console.open("/operator/organizations")
+    # A refusal is shown in the API's words, next to the form.
+    page.get_by_label("Name", exact=True).fill(fillers[0])
+    page.get_by_role("button", name="Create organization").click()
+    expect(page.get_by_role("alert")).to_contain_text(f"An organization named '{fillers[0]}' already exists.")
     page.get_by_label("Name", exact=True).fill(name)
     page.get_by_label("Tier").select_option("restricted")
     page.get_by_role("button", name="Create organization").click()
