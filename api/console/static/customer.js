@@ -1,5 +1,11 @@
-// The customer's pages (signed in with an API key). To be written: playground, videos, video,
-// usage, webhooks; request-access is public (no sign-in).
+// The customer's pages (signed in with an API key), one module each: the playground, the videos
+// (grid and one video's page), usage, webhooks; and request-access, which needs no sign-in.
+
+import { requestAccessPage } from "./customer-access.js";
+import { playgroundPage } from "./customer-playground.js";
+import { usagePage } from "./customer-usage.js";
+import { videosPage } from "./customer-videos.js";
+import { webhooksPage } from "./customer-webhooks.js";
 
 export const customerNavigation = [
   ["#/playground", "Playground"],
@@ -8,6 +14,13 @@ export const customerNavigation = [
   ["#/webhooks", "Webhooks"],
 ];
 
-export const customerPages = {};
+export const customerPages = {
+  playground: playgroundPage,
+  videos: videosPage, // #/videos and #/videos/<id>
+  usage: usagePage,
+  webhooks: webhooksPage,
+};
 
-export const publicPages = {};
+export const publicPages = {
+  "request-access": requestAccessPage,
+};

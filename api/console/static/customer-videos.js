@@ -1,0 +1,425 @@
+// #/videos: the organization's videos as a grid of cards, filtered by status and model; and
+// #/videos/<id>: one video, followed live from its event stream until it ends, then its player,
+// download, thumbnail and remix.
+
+import { api, ApiError, followVideo } from "./api.js";
+import { field, formatDuration, formatTime, h, replace, select, statusBadge } from "./dom.js";
+import { blobKeeper, definitions, deleteButton, eta, excerpt, isActive, seconds, VIDEO_STATUSES } from "./customer-common.js";
+
+const PAGE_SIZE = 24;
+// How often the grid re-reads its active videos. One GET per active card: event streams would
+// each hold one of the browser's six connections to the server.
+const GRID_REFRESH_MS = 3000;
+// How often a video's page re-reads it when its event stream is refused (the server is busy).
+const FALLBACK_POLL_MS = 2000;
+
+function videoHash(id) {
+  return `#/videos/${encodeURIComponent(id)}`;
+}
+
+function pause(ms, signal) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+// --- the grid --------------------------------------------------------------------------------
+
+async function renderGrid({ main, signal, notify, showError }) {
+  const blobs = blobKeeper(signal);
+  const { data: models } = await api("GET", "/v1/models", { signal });
+  const status = select("status", [["", "All statuses"], ...VIDEO_STATUSES.map((s) => [s, s.replace("_", " ")])], "");
+  const model = select("model", [["", "All models"], ...models.map((m) => m.id)], "");
+  const error = h("div", { class: "page-error" });
+  const grid = h("ul", { class: "video-grid", "aria-label": "Your videos" });
+  const more = h("button", { type: "button", class: "secondary", text: "Load more", hidden: true });
+  const counter = h("p", { class: "muted", role: "status" });
+  const cards = new Map(); // id -> {video, element}
+  let after = null;
+  let generation = 0; // a reload started since makes a slower page's answer stale
+
+  const thumbnail = (video) => {
+    const box = h("div", { class: "thumb" });
+    if (video.status !== "completed") {
+      replace(box, h("span", { class: "thumb-placeholder", text: video.status === "failed" ? "No video" : video.status.replace("_", " ") }));
+      return box;
+    }
+    replace(box, h("span", { class: "thumb-placeholder", text: "Loading…" }));
+    blobs
+      .get(`/v1/videos/${encodeURIComponent(video.id)}/content`, { variant: "thumbnail" })
+      .then((url) => replace(box, h("img", { src: url, alt: `Thumbnail of “${excerpt(video.prompt, 40)}”`, loading: "lazy" })))
+      .catch((failure) => {
+        if (failure.name !== "AbortError") replace(box, h("span", { class: "thumb-placeholder", text: "Thumbnail unavailable" }));
+      });
+    return box;
+  };
+
+  const card = (video) => {
+    const titleId = `video-title-${video.id}`;
+    const actions = h("div", { class: "actions" });
+    if (isActive(video)) {
+      const cancel = h("button", { type: "button", class: "secondary", text: "Cancel", "aria-describedby": titleId });
+      cancel.addEventListener("click", async () => {
+        cancel.disabled = true;
+        try {
+          update(await api("POST", `/v1/videos/${encodeURIComponent(video.id)}/cancel`, { signal }));
+          notify("Cancelled.", "success");
+        } catch (failure) {
+          cancel.disabled = false;
+          showError(failure, error);
+        }
+      });
+      actions.append(cancel);
+    }
+    actions.append(
+      deleteButton(
+        async () => {
+          try {
+            await api("DELETE", `/v1/videos/${encodeURIComponent(video.id)}`, { signal });
+          } catch (failure) {
+            showError(failure, error);
+            return false;
+          }
+          cards.get(video.id)?.element.remove();
+          cards.delete(video.id);
+          notify("Video deleted.", "success");
+          grid.querySelector(".video-card a")?.focus();
+          if (!cards.size) showEmpty();
+          return true;
+        },
+        { describedBy: titleId },
+      ),
+    );
+    return h(
+      "li",
+      { class: "video-card", dataset: { videoId: video.id, status: video.status } },
+      thumbnail(video),
+      h(
+        "div",
+        { class: "video-card-body" },
+        h("p", { class: "card-status" }, statusBadge(video.status), isActive(video) ? h("span", { class: "muted", text: ` ${video.progress}%` }) : null),
+        h("h2", { class: "card-title", id: titleId }, h("a", { href: videoHash(video.id), text: excerpt(video.prompt, 70) || video.id })),
+        h("p", { class: "muted small" }, `${video.model} · ${video.size} · ${video.seconds} s`, h("br"), formatTime(video.created_at)),
+        actions,
+      ),
+    );
+  };
+
+  const update = (video) => {
+    const known = cards.get(video.id);
+    if (!known) return;
+    if (known.video.status === video.status && known.video.progress === video.progress) return;
+    const element = card(video);
+    known.element.replaceWith(element);
+    cards.set(video.id, { video, element });
+  };
+
+  const showEmpty = () => {
+    const filtered = status.value || model.value;
+    replace(
+      grid,
+      h(
+        "li",
+        { class: "empty" },
+        filtered ? "No video matches these filters." : "No videos yet. ",
+        filtered ? null : h("a", { href: "#/playground", text: "Generate one in the playground" }),
+      ),
+    );
+  };
+
+  const load = async (reset) => {
+    const mine = reset ? ++generation : generation;
+    if (reset) {
+      after = null;
+      cards.clear();
+    }
+    more.disabled = true;
+    try {
+      const page = await api("GET", "/v1/videos", {
+        query: { limit: PAGE_SIZE, after, status: status.value, model: model.value },
+        signal,
+      });
+      if (mine !== generation) return;
+      replace(error);
+      if (reset) replace(grid);
+      for (const video of page.data) {
+        if (cards.has(video.id)) continue;
+        const element = card(video);
+        cards.set(video.id, { video, element });
+        grid.append(element);
+      }
+      after = page.last_id;
+      more.hidden = !page.has_more;
+      counter.textContent = cards.size ? `${cards.size} video${cards.size === 1 ? "" : "s"} shown${page.has_more ? "; more below" : ""}.` : "";
+      if (!cards.size) showEmpty();
+    } catch (failure) {
+      showError(failure, error);
+    } finally {
+      more.disabled = false;
+    }
+  };
+
+  status.addEventListener("change", () => load(true));
+  model.addEventListener("change", () => load(true));
+  more.addEventListener("click", () => load(false));
+
+  replace(
+    main,
+    h("h1", { tabindex: "-1", text: "Videos" }),
+    h(
+      "form",
+      { class: "toolbar", role: "search", "aria-label": "Filter videos", onsubmit: (event) => event.preventDefault() },
+      field("Status", status),
+      field("Model", model),
+      h("a", { class: "button primary", href: "#/playground", text: "New video" }),
+    ),
+    error,
+    counter,
+    grid,
+    h("div", { class: "actions" }, more),
+  );
+  await load(true);
+
+  // Keep the active cards current while the page is open.
+  (async () => {
+    while (!signal.aborted) {
+      await pause(GRID_REFRESH_MS, signal);
+      const active = [...cards.values()].filter(({ video }) => isActive(video)).slice(0, PAGE_SIZE);
+      for (const { video } of active) {
+        if (signal.aborted) return;
+        try {
+          update(await api("GET", `/v1/videos/${encodeURIComponent(video.id)}`, { signal }));
+        } catch (failure) {
+          if (failure instanceof ApiError && failure.status === 404) {
+            cards.get(video.id)?.element.remove();
+            cards.delete(video.id);
+          } else if (failure.name !== "AbortError") {
+            showError(failure, error);
+          }
+        }
+      }
+    }
+  })();
+}
+
+// --- one video -------------------------------------------------------------------------------
+
+/** What the video was asked for, and (once it has run) where its time went. */
+function parametersOf(video) {
+  const timings = video.timings
+    ? Object.entries(video.timings)
+        .filter(([, value]) => value !== null)
+        .map(([name, value]) => `${name.replace(/_seconds$/, "").replaceAll("_", " ")} ${formatDuration(value)}`)
+        .join(", ")
+    : null;
+  return definitions([
+    ["Prompt", video.prompt],
+    ["Negative prompt", video.negative_prompt],
+    ["Model", video.model],
+    ["Size", video.size],
+    ["Seconds", `${video.seconds} s (${video.num_frames} frames at ${video.fps} fps)`],
+    ["Seed", h("code", { text: String(video.seed) })],
+    ["Steps", video.num_inference_steps],
+    ["Guidance scale", video.guidance_scale],
+    ["Image", video.input_reference ? `${video.input_reference.size}, ${seconds(video.input_reference.bytes / 1024)} KiB, ${video.input_reference.fit}` : null],
+    ["Remixed from", video.remixed_from_video_id ? h("a", { href: videoHash(video.remixed_from_video_id), text: video.remixed_from_video_id }) : null],
+    ["Timings", timings],
+  ]);
+}
+
+async function renderVideo({ main, params, signal, navigate, notify, showError }) {
+  const id = params[0];
+  const blobs = blobKeeper(signal);
+  const path = `/v1/videos/${encodeURIComponent(id)}`;
+  let video = await api("GET", path, { signal });
+  document.title = `Video ${id} · videogen console`;
+
+  const error = h("div", { class: "page-error" });
+  const badge = h("span", { class: "status-slot" });
+  const announcer = h("p", { class: "visually-hidden", role: "status" });
+  const progress = h("progress", { max: 100, value: 0, "aria-labelledby": "progress-label" });
+  const percent = h("span", { class: "percent", text: "0%" });
+  const facts = h("div", {});
+  const failure = h("div", {});
+  const actions = h("div", { class: "actions" });
+  const result = h("div", { class: "result" }, h("p", { class: "muted", text: "The video plays here once it has completed." }));
+  const remix = h("section", { class: "card panel", "aria-labelledby": "remix-title", hidden: true });
+  let resultShown = false;
+  let lastStatus = null;
+
+  const cancel = h("button", { type: "button", class: "secondary", text: "Cancel" });
+  cancel.addEventListener("click", async () => {
+    cancel.disabled = true;
+    try {
+      show(await api("POST", `${path}/cancel`, { signal }));
+      notify("Cancelled.", "success");
+    } catch (failed) {
+      showError(failed, error);
+    } finally {
+      cancel.disabled = false;
+    }
+  });
+  const remove = deleteButton(async () => {
+    try {
+      await api("DELETE", path, { signal });
+    } catch (failed) {
+      showError(failed, error);
+      return false;
+    }
+    notify("Video deleted.", "success");
+    navigate("#/videos");
+    return true;
+  });
+
+  const showResult = async () => {
+    resultShown = true;
+    replace(result, h("p", { class: "muted", text: "Loading the video…" }));
+    try {
+      const [mp4, thumb] = await Promise.all([blobs.get(`${path}/content`), blobs.get(`${path}/content`, { variant: "thumbnail" })]);
+      replace(
+        result,
+        h("video", { class: "player", src: mp4, controls: true, playsInline: true, loop: true, preload: "metadata", poster: thumb, "aria-label": "The generated video" }),
+        h(
+          "div",
+          { class: "actions" },
+          h("a", { class: "button primary", href: mp4, download: `${id}.mp4`, text: "Download MP4" }),
+        ),
+        h("figure", { class: "thumbnail" }, h("img", { src: thumb, alt: "Thumbnail: the middle frame" }), h("figcaption", { class: "muted", text: "Thumbnail (the middle frame)" })),
+      );
+    } catch (failed) {
+      resultShown = false;
+      showError(failed, result);
+    }
+  };
+
+  const show = (next) => {
+    video = next;
+    replace(badge, statusBadge(video.status));
+    progress.value = video.progress;
+    percent.textContent = `${video.progress}%`;
+    const steps = video.denoising_step !== null && video.denoising_step !== undefined ? `${video.denoising_step} of ${video.num_inference_steps}` : null;
+    replace(
+      facts,
+      definitions([
+        ["Phase", video.phase ? video.phase.replaceAll("_", " ") : null],
+        ["Queue position", video.queue_position],
+        ["Denoising step", steps],
+        ["Estimated completion", isActive(video) && video.estimated_completion_at ? eta(video.estimated_completion_at) : null],
+        ["Created", formatTime(video.created_at)],
+        ["Started", video.started_at ? formatTime(video.started_at) : null],
+        ["Completed", video.completed_at ? formatTime(video.completed_at) : null],
+        ["Files expire", video.expires_at ? formatTime(video.expires_at) : null],
+      ]),
+    );
+    replace(failure, video.error ? h("p", { class: "error", text: `${video.error.message} (${video.error.code})` }) : null);
+    replace(actions, isActive(video) ? cancel : null, remove);
+    if (video.status !== lastStatus) {
+      if (lastStatus !== null) announcer.textContent = `Status: ${video.status.replace("_", " ")}`;
+      lastStatus = video.status;
+      replace(parameters, parametersOf(video)); // the timings come with the end
+    }
+    if (video.status === "completed" && !resultShown) showResult();
+    if (video.status === "completed") remix.hidden = false;
+    if (!isActive(video) && !resultShown) replace(result, h("p", { class: "muted", text: `No video: it ${video.status === "failed" ? "failed" : "was cancelled"}.` }));
+  };
+
+  const parameters = h("div", {});
+  const remixPrompt = h("textarea", { name: "prompt", required: true, rows: 3, value: video.prompt });
+  const remixError = h("div", { class: "page-error" });
+  const remixSubmit = h("button", { type: "submit", class: "primary", text: "Remix" });
+  const remixForm = h(
+    "form",
+    {},
+    field("New prompt", remixPrompt, "Everything else, the seed included, comes from this video."),
+    remixError,
+    h("div", { class: "actions" }, remixSubmit),
+  );
+  remixForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    remixSubmit.disabled = true;
+    replace(remixError);
+    try {
+      const remixed = await api("POST", `${path}/remix`, { json: { prompt: remixPrompt.value }, signal });
+      navigate(videoHash(remixed.id));
+    } catch (failed) {
+      showError(failed, remixError);
+    } finally {
+      remixSubmit.disabled = false;
+    }
+  });
+  replace(remix, h("h2", { id: "remix-title", text: "Remix" }), remixForm);
+
+  replace(
+    main,
+    h("p", { class: "breadcrumb" }, h("a", { href: "#/videos", text: "← Videos" })),
+    h("h1", { tabindex: "-1" }, "Video ", h("code", { text: id })),
+    error,
+    h(
+      "div",
+      { class: "columns video-page" },
+      h(
+        "section",
+        { class: "card panel", "aria-labelledby": "status-title" },
+        h("h2", { id: "status-title" }, "Status ", badge),
+        h("div", { class: "progress-row" }, h("span", { id: "progress-label", class: "visually-hidden", text: "Progress" }), progress, percent),
+        announcer,
+        facts,
+        failure,
+        actions,
+      ),
+      h("section", { class: "card panel", "aria-labelledby": "result-title" }, h("h2", { id: "result-title", text: "Result" }), result),
+    ),
+    h("section", { class: "card panel", "aria-labelledby": "parameters-title" }, h("h2", { id: "parameters-title", text: "Parameters" }), parameters),
+    remix,
+  );
+  show(video);
+  if (isActive(video)) follow();
+
+  async function follow() {
+    try {
+      const last = await followVideo(
+        id,
+        (type, next) => {
+          if (type === "video.deleted") {
+            notify("This video was deleted.", "info");
+            navigate("#/videos");
+            return;
+          }
+          show(next);
+        },
+        { signal },
+      );
+      if (last === null && !signal.aborted) await poll(); // the stream ended at once: read the end
+    } catch (failed) {
+      if (failed.name === "AbortError") return;
+      if (failed instanceof ApiError && failed.status === 404) {
+        showError(failed, error);
+        return;
+      }
+      await poll(); // the stream was refused (e.g. server busy): read the state now and then
+    }
+  }
+
+  async function poll() {
+    while (!signal.aborted && isActive(video)) {
+      try {
+        show(await api("GET", path, { signal }));
+      } catch (failed) {
+        showError(failed, error);
+        if (failed instanceof ApiError && failed.status === 404) return;
+      }
+      if (isActive(video)) await pause(FALLBACK_POLL_MS, signal);
+    }
+  }
+}
+
+export const videosPage = {
+  title: "Videos",
+  render(ctx) {
+    return ctx.params[0] ? renderVideo(ctx) : renderGrid(ctx);
+  },
+};
