@@ -22,7 +22,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from standardwebhooks import Webhook
 
 from tests.console.conftest import PHONE, Console
-from tests.helpers import ADMIN_TOKEN, IMAGE_TO_VIDEO_TWINS, finished, noise_picture, wait_for
+from tests.helpers import ADMIN_TOKEN, IMAGE_TO_VIDEO_TWINS, LONG_JOB, finished, noise_picture, wait_for
 from tests.stack import ServiceStack, wait_until
 from tests.webhook_receiver import WebhookReceiver
 
@@ -58,7 +58,7 @@ def go_to(page: Page, section: str) -> None:
     expect(page.get_by_role("heading", name=section, level=1)).to_be_visible()
 
 
-def test_a_customer_generates_a_video_watches_it_live_plays_downloads_and_deletes_it(
+def test_a_customer_generates_a_video_watches_it_live_plays_downloads_remixes_and_deletes_it(
     console: Console, embedded_stack: ServiceStack
 ) -> None:
     key = new_key(embedded_stack, "console-journey")
@@ -137,8 +137,31 @@ def test_a_customer_generates_a_video_watches_it_live_plays_downloads_and_delete
         assert download.suggested_filename == f"{video_id}.mp4"
         assert Path(download.path()).read_bytes() == mp4
 
+        # Remix: a new prompt, the rest (the seed included) from this video, followed on its own page.
+        page.get_by_label("New prompt", exact=True).fill("The same lighthouse at dawn, on a calm sea")
+        page.get_by_role("button", name="Remix").click()
+        expect(page).not_to_have_url(re.compile(f"{video_id}$"))
+        remix_id = page.url.split("#/videos/", 1)[1]
+        expect(page.get_by_role("region", name="Parameters").get_by_role("link", name=video_id)).to_be_visible()
+        remix = http.get(f"/videos/{remix_id}").json()
+        assert (remix["remixed_from_video_id"], remix["seed"], remix["prompt"]) == (
+            video_id,
+            42,
+            "The same lighthouse at dawn, on a calm sea",
+        )
+
+        # A long job, to cancel from the grid while it is queued or running (it takes 10 s and more).
+        long_id = http.post("/videos", json={**LONG_JOB, "prompt": "a long one", "model": TINY}).json()["id"]
+        try:
+            go_to(page, "Videos")
+            long_card = page.locator(f'.video-card[data-video-id="{long_id}"]')
+            long_card.get_by_role("button", name="Cancel").click()
+            expect(long_card.locator(".badge")).to_have_text("cancelled")
+            assert http.get(f"/videos/{long_id}").json()["status"] == "cancelled"
+        finally:
+            http.delete(f"/videos/{long_id}")  # never left holding the worker for the next tests
+
         # The grid: its card, with its thumbnail; the filters ask the API for what they say.
-        go_to(page, "Videos")
         card = page.locator(f'.video-card[data-video-id="{video_id}"]')
         expect(card.locator(".badge")).to_have_text("completed")
         title = card.get_by_role("link", name="A lighthouse in a storm")

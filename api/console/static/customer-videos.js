@@ -101,7 +101,7 @@ async function renderGrid({ main, signal, notify, showError }) {
       h(
         "div",
         { class: "video-card-body" },
-        h("p", { class: "card-status" }, statusBadge(video.status), isActive(video) ? h("span", { class: "muted", text: ` ${video.progress}%` }) : null),
+        h("p", { class: "card-status" }, statusBadge(video.status), isActive(video) ? h("span", { class: "muted card-progress", text: ` ${video.progress}%` }) : null),
         h("h2", { class: "card-title", id: titleId }, h("a", { href: videoHash(video.id), text: excerpt(video.prompt, 70) || video.id })),
         h("p", { class: "muted small" }, `${video.model} · ${video.size} · ${video.seconds} s`, h("br"), formatTime(video.created_at)),
         actions,
@@ -112,10 +112,18 @@ async function renderGrid({ main, signal, notify, showError }) {
   const update = (video) => {
     const known = cards.get(video.id);
     if (!known) return;
-    if (known.video.status === video.status && known.video.progress === video.progress) return;
+    if (known.video.status === video.status) {
+      // Progress only: written in place, so a focused button on the card keeps its focus.
+      const percent = known.element.querySelector(".card-progress");
+      if (percent) percent.textContent = ` ${video.progress}%`;
+      known.video = video;
+      return;
+    }
+    const hadFocus = known.element.contains(document.activeElement);
     const element = card(video);
     known.element.replaceWith(element);
     cards.set(video.id, { video, element });
+    if (hadFocus) element.querySelector(".card-title a").focus();
   };
 
   const showEmpty = () => {
@@ -316,8 +324,9 @@ async function renderVideo({ main, params, signal, navigate, notify, showError }
       ]),
     );
     replace(failure, video.error ? h("p", { class: "error", text: `${video.error.message} (${video.error.code})` }) : null);
-    replace(actions, isActive(video) ? cancel : null, remove);
     if (video.status !== lastStatus) {
+      // Only when the status changes: moving the buttons at every event would drop their focus.
+      replace(actions, isActive(video) ? cancel : null, remove);
       if (lastStatus !== null) announcer.textContent = `Status: ${video.status.replace("_", " ")}`;
       lastStatus = video.status;
       replace(parameters, parametersOf(video)); // the timings come with the end
