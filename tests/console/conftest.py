@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, ViewportSize, sync_playwright
 
 from tests.stack import ServiceStack
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("VIDEOGEN_TEST_ARTIFACTS_DIR", REPOSITORY / "test-artifacts")) / "console"
-LAPTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
+LAPTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 # Chromium as root in a container, with nothing of Google's reachable: the flags that keep it from
 # trying (each failed look-up costs seconds at start) and that let it run without a sandbox.
 CHROMIUM_ARGS = [
@@ -96,7 +96,7 @@ def console_factory(browser: Browser, embedded_stack: ServiceStack) -> Iterator[
     """Open consoles (fresh contexts: nothing shared, as separate people) at a viewport size."""
     opened: list[tuple[Console, BrowserContext]] = []
 
-    def make(viewport: dict[str, int] | None = None) -> Console:
+    def make(viewport: ViewportSize | None = None) -> Console:
         context = browser.new_context(viewport=viewport or LAPTOP, accept_downloads=True)
         context.set_default_timeout(30_000)
         page = context.new_page()

@@ -53,6 +53,16 @@ def quick_video(http: httpx.Client, prompt: str) -> dict[str, Any]:
     return video  # type: ignore[no-any-return]
 
 
+def assert_shown_seconds(text: str, name: str, seconds: float) -> None:
+    """The page shows `name` followed by `seconds`, in milliseconds under a second, else in
+    seconds, rounded as shown (to the millisecond, or a tenth under 10 s)."""
+    shown = re.search(rf"{name} ([\d.,]+) (ms|s)\b", text)
+    assert shown, (name, text)
+    value = float(shown[1].replace(",", "")) / (1000 if shown[2] == "ms" else 1)
+    rounding = 0.0005 if shown[2] == "ms" else 0.05 if value < 10 else 0.5
+    assert abs(value - seconds) <= rounding + 1e-9, (shown[0], seconds)
+
+
 def go_to(page: Page, section: str) -> None:
     page.get_by_role("navigation", name="Console sections").get_by_role("link", name=section).click()
     expect(page.get_by_role("heading", name=section, level=1)).to_be_visible()
@@ -111,10 +121,13 @@ def test_a_customer_generates_a_video_watches_it_live_plays_downloads_remixes_an
     facts = page.get_by_role("region", name="Parameters")
     expect(facts).to_contain_text("hunyuanvideo-tiny")
     expect(facts).to_contain_text("42")  # the seed asked for
+    expect(facts).to_contain_text("per step")
 
     with customer_http(embedded_stack, key) as http:
         video = http.get(f"/videos/{video_id}").json()
         assert (video["status"], video["seed"], video["num_inference_steps"]) == ("completed", 42, 8)
+        # Where the time went, to the precision it has: a step of a fraction of a second is not "0 s".
+        assert_shown_seconds(facts.inner_text(), "per step", video["timings"]["seconds_per_step"])
         mp4 = http.get(f"/videos/{video_id}/content").content
 
         # The player plays the MP4 itself: its duration is the clip's.
@@ -158,8 +171,25 @@ def test_a_customer_generates_a_video_watches_it_live_plays_downloads_remixes_an
             long_card.get_by_role("button", name="Cancel").click()
             expect(long_card.locator(".badge")).to_have_text("cancelled")
             assert http.get(f"/videos/{long_id}").json()["status"] == "cancelled"
+            # The grid read again from its link in the navigation: now a cancelled card, never re-read.
+            go_to(page, "Videos")
+            expect(long_card.locator(".badge")).to_have_text("cancelled")
         finally:
             http.delete(f"/videos/{long_id}")  # never left holding the worker for the next tests
+
+        # Deleted elsewhere meanwhile (just above): the confirm fails in the API's words and its Delete comes back,
+        # focused, to the keyboard. The question starts on the safe choice; Escape takes it back.
+        gone = http.delete(f"/videos/{long_id}").json()["error"]["message"]
+        long_delete = long_card.get_by_role("button", name="Delete", exact=True)
+        long_delete.click()
+        expect(long_card.get_by_role("group", name="Delete this video and its files?")).to_be_visible()
+        expect(long_card.get_by_role("button", name="Keep")).to_be_focused()
+        page.keyboard.press("Escape")
+        expect(long_delete).to_be_focused()
+        page.keyboard.press("Enter")
+        long_card.get_by_role("button", name="Yes, delete").click()
+        expect(page.locator(".page-error").get_by_role("alert")).to_contain_text(gone)
+        expect(long_delete).to_be_focused()
 
         # The grid: its card, with its thumbnail; the filters ask the API for what they say.
         card = page.locator(f'.video-card[data-video-id="{video_id}"]')
@@ -178,9 +208,11 @@ def test_a_customer_generates_a_video_watches_it_live_plays_downloads_remixes_an
         page.get_by_label("Model", exact=True).select_option(TINY)
         expect(card).to_be_visible()
 
-        # Delete asks once more, in the page, and Enter confirms.
+        # Delete asks once more, in the page; from the keyboard the confirm is one Shift+Tab away.
         card.get_by_role("button", name="Delete", exact=True).click()
-        expect(card.get_by_role("button", name="Confirm delete")).to_be_focused()
+        expect(card.get_by_role("button", name="Keep")).to_be_focused()
+        page.keyboard.press("Shift+Tab")
+        expect(card.get_by_role("button", name="Yes, delete")).to_be_focused()
         page.keyboard.press("Enter")
         expect(card).to_have_count(0)
         assert http.get(f"/videos/{video_id}").status_code == 404
@@ -204,7 +236,7 @@ def test_a_customer_adds_a_webhook_endpoint_tests_it_and_redelivers_from_its_log
     expect(page.get_by_label("video.in_progress")).not_to_be_checked()
     page.get_by_role("button", name="Add endpoint").click()
 
-    secret = page.locator(".secret .signing-secret")
+    secret = page.get_by_role("group", name="Signing secret of Render farm").locator("code")
     expect(secret).to_have_text(re.compile(r"^whsec_"))
     signing_secret = secret.text_content() or ""
     endpoint = page.locator(".endpoint").filter(has_text=url)
@@ -243,11 +275,10 @@ def test_a_customer_adds_a_webhook_endpoint_tests_it_and_redelivers_from_its_log
     assert first.headers["webhook-id"] == again.headers["webhook-id"] == delivery["id"]
     console.screenshot("customer-webhooks")
 
-    # The secret was shown once: read again, the page has only its hint.
-    page.reload()
-    expect(page.get_by_role("heading", name="Webhooks", level=1)).to_be_visible()
-    expect(endpoint).to_be_visible()
+    # The secret was shown once: the page read again (its link in the navigation) has only its hint.
+    go_to(page, "Webhooks")
     expect(page.locator(".secret")).to_have_count(0)
+    expect(endpoint).to_be_visible()
     assert signing_secret not in (page.locator("main").text_content() or "")
 
     endpoint.get_by_role("button", name="Disable").click()
@@ -255,7 +286,7 @@ def test_a_customer_adds_a_webhook_endpoint_tests_it_and_redelivers_from_its_log
     endpoint.get_by_role("button", name="Enable").click()
     expect(endpoint.get_by_role("heading").locator(".badge")).to_have_text("enabled")
     endpoint.get_by_role("button", name="Delete", exact=True).click()
-    endpoint.get_by_role("button", name="Confirm delete").click()
+    endpoint.get_by_role("button", name="Yes, delete").click()
     expect(endpoint).to_have_count(0)
     expect(page.get_by_text("No endpoint yet.")).to_be_visible()
     with customer_http(embedded_stack, key) as http:

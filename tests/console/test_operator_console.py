@@ -113,9 +113,8 @@ def test_a_company_applies_and_the_operator_approves_it_onto_a_tier_and_rejects_
     expect(other.locator(".badge")).to_have_text("rejected")
     expect(other).to_contain_text("Not a use case we serve.")
 
-    # Decided requests leave the pending list, and each filter finds its own.
-    page.reload()
-    expect(page.get_by_role("heading", name="Access requests", level=1)).to_be_visible()
+    # Decided requests leave the pending list (read again from its link), and each filter finds its own.
+    page.get_by_role("navigation", name="Console sections").get_by_role("link", name="Access requests").click()
     expect(card(page, company)).to_have_count(0)
     page.get_by_label("Status").select_option("rejected")
     expect(card(page, declined)).to_contain_text("Not a use case we serve.")

@@ -183,13 +183,16 @@ export async function followVideo(videoId, onEvent, { signal } = {}) {
   return lastType;
 }
 
-function pause(ms, signal) {
+/** Wait `ms` between two reads of the API, or less when `signal` aborts (the reader left). */
+export function pause(ms, signal) {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
+    const done = () => {
       clearTimeout(timer);
+      signal?.removeEventListener("abort", done); // a page that polls for hours keeps no listener per wait
       resolve();
-    });
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
   });
 }
 

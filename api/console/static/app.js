@@ -188,5 +188,15 @@ const signInPage = {
   },
 };
 
+// A click on the link of the page already on screen changes no hash, so no hashchange comes:
+// draw the page again, fresh from the API, as whoever clicks it expects. Clicks that open a new
+// tab or window (a modifier key, another button) are the browser's.
+nav.addEventListener("click", (event) => {
+  const link = event.target.closest("a[href]");
+  if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  if (link.getAttribute("href") !== window.location.hash) return;
+  event.preventDefault();
+  render();
+});
 window.addEventListener("hashchange", render);
 render();

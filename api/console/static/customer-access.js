@@ -2,8 +2,7 @@
 // operator reviews the request and sends the key.
 
 import { api } from "./api.js";
-import { field, formatTime, h, replace } from "./dom.js";
-import { definitions } from "./customer-common.js";
+import { facts, field, formatTime, h, replace } from "./dom.js";
 
 export const requestAccessPage = {
   title: "Request access",
@@ -43,7 +42,7 @@ export const requestAccessPage = {
             { class: "card narrow confirmation", "aria-labelledby": "request-access-title" },
             title,
             h("p", { role: "status", text: `Thank you. An operator will review your request and write to ${request.contact_email}.` }),
-            definitions([
+            facts([
               ["Request", h("code", { text: request.id })],
               ["Company", request.company],
               ["Status", request.status],

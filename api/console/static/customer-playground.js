@@ -2,7 +2,7 @@
 // from GET /v1/models; an image input only for models that animate one), sent as POST /v1/videos.
 
 import { api } from "./api.js";
-import { field, h, replace, select } from "./dom.js";
+import { field, h, replace, select, words } from "./dom.js";
 
 // Where each of the API's `param` names is in the form, to point at the field it refused.
 const FIELD_OF_PARAM = {
@@ -75,7 +75,7 @@ export const playgroundPage = {
     /** Fit the form to the chosen model: its sizes, steps range, defaults, and the image input. */
     const adapt = () => {
       const chosen = byId.get(model.value);
-      modelHint.textContent = `${chosen.description} Can do: ${chosen.capabilities.join(", ").replaceAll("_", " ")}.`;
+      modelHint.textContent = `${chosen.description} Can do: ${chosen.capabilities.map(words).join(", ")}.`;
       const previousSize = size.value;
       replace(
         size,

@@ -2,8 +2,8 @@
 // the tier's daily quota; today's used and remaining; and a table of the same numbers.
 
 import { api } from "./api.js";
-import { field, h, replace } from "./dom.js";
-import { seconds } from "./customer-common.js";
+import { field, formatNumber, h, replace } from "./dom.js";
+import { dataTable } from "./parts.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const SERIES_CLASSES = 8; // .series-0 ... .series-7 in customer.css
@@ -71,7 +71,7 @@ function chart(usage, models) {
       "g",
       { class: "tick" },
       svg("line", { x1: MARGIN.left, x2: WIDTH - MARGIN.right, y1: y(value), y2: y(value) }),
-      svg("text", { x: MARGIN.left - 6, y: y(value) + 4, "text-anchor": "end" }, seconds(value)),
+      svg("text", { x: MARGIN.left - 6, y: y(value) + 4, "text-anchor": "end" }, formatNumber(value)),
     );
   });
   const labelEvery = Math.ceil(dates.length / 8); // counted back from the last day, which is labelled
@@ -92,7 +92,7 @@ function chart(usage, models) {
           "data-model": model,
           "data-date": date,
         },
-        svg("title", {}, `${date} · ${model}: ${seconds(bucket.video_seconds)} s`),
+        svg("title", {}, `${date} · ${model}: ${formatNumber(bucket.video_seconds)} s`),
       );
       base += bucket.video_seconds;
       return rect;
@@ -104,14 +104,14 @@ function chart(usage, models) {
     return svg("g", {}, segments, label);
   });
   const quotaY = quotaOnScale ? y(quota) : MARGIN.top - 8;
-  const quotaText = `Daily quota ${seconds(quota)} s${quotaOnScale ? "" : " (above this scale)"}`;
+  const quotaText = `Daily quota ${formatNumber(quota)} s${quotaOnScale ? "" : " (above this scale)"}`;
   const quotaLine = svg(
     "g",
     { class: "quota-line", "data-quota": quota },
     svg("line", { x1: MARGIN.left, x2: WIDTH - MARGIN.right, y1: quotaY, y2: quotaY }),
     svg("text", { x: WIDTH - MARGIN.right, y: quotaY - 5, "text-anchor": "end" }, quotaText),
   );
-  const description = `Rendered video seconds per day from ${usage.start_date} to ${usage.end_date}, by model; the busiest day used ${seconds(busiest)} s; ${quotaText}.`;
+  const description = `Rendered video seconds per day from ${usage.start_date} to ${usage.end_date}, by model; the busiest day used ${formatNumber(busiest)} s; ${quotaText}.`;
   return svg(
     "svg",
     { class: "chart", viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: "img", "aria-labelledby": "usage-chart-title usage-chart-desc", preserveAspectRatio: "xMidYMid meet" },
@@ -137,41 +137,28 @@ function legend(models) {
 function table(usage) {
   const rows = [...usage.data].sort((a, b) => (a.date === b.date ? a.model.localeCompare(b.model) : b.date.localeCompare(a.date)));
   if (!rows.length) return h("p", { class: "empty", text: "No video in this period." });
-  const numbers = ["jobs", "completed", "failed", "cancelled"];
-  return h(
-    "div",
-    { class: "table-wrap" },
-    h(
-      "table",
-      { class: "usage-table" },
-      h("caption", { class: "visually-hidden", text: "Usage per day and model" }),
-      h(
-        "thead",
-        {},
-        h(
-          "tr",
-          {},
-          ["Date", "Model"].map((name) => h("th", { scope: "col", text: name })),
-          ["Jobs", "Completed", "Failed", "Cancelled", "Video seconds", "GPU seconds"].map((name) => h("th", { scope: "col", class: "number", text: name })),
-        ),
-      ),
-      h(
-        "tbody",
-        {},
-        rows.map((bucket) =>
-          h(
-            "tr",
-            {},
-            h("th", { scope: "row", text: bucket.date }),
-            h("td", { text: bucket.model }),
-            numbers.map((name) => h("td", { class: "number", text: bucket[name] })),
-            h("td", { class: "number", text: seconds(bucket.video_seconds) }),
-            h("td", { class: "number", text: seconds(bucket.gpu_seconds) }),
-          ),
-        ),
+  const number = (label) => ({ label, className: "number" });
+  const perDay = dataTable("Usage per day and model", [
+    { label: "Date", rowHeader: true, className: "nowrap" },
+    "Model",
+    ...["Jobs", "Completed", "Failed", "Cancelled", "Video seconds", "GPU seconds"].map(number),
+  ]);
+  replace(
+    perDay.body,
+    rows.map((bucket) =>
+      perDay.row(
+        bucket.date,
+        bucket.model,
+        bucket.jobs,
+        bucket.completed,
+        bucket.failed,
+        bucket.cancelled,
+        formatNumber(bucket.video_seconds),
+        formatNumber(bucket.gpu_seconds),
       ),
     ),
   );
+  return perDay.element;
 }
 
 export const usagePage = {
@@ -197,9 +184,9 @@ export const usagePage = {
           h(
             "p",
             { class: "today-numbers" },
-            h("strong", { text: `${seconds(today.video_seconds)} s` }),
-            ` used of ${seconds(today.video_seconds_limit)} s a day; `,
-            h("strong", { text: `${seconds(today.video_seconds_remaining)} s` }),
+            h("strong", { text: `${formatNumber(today.video_seconds)} s` }),
+            ` used of ${formatNumber(today.video_seconds_limit)} s a day; `,
+            h("strong", { text: `${formatNumber(today.video_seconds_remaining)} s` }),
             " remaining",
             h("span", { class: "muted", text: ` (tier ${usage.tier}, days in UTC)` }),
           ),

@@ -2,9 +2,10 @@
 // #/videos/<id>: one video, followed live from its event stream until it ends, then its player,
 // download, thumbnail and remix.
 
-import { api, ApiError, followVideo } from "./api.js";
-import { field, formatDuration, formatTime, h, replace, select, statusBadge } from "./dom.js";
-import { blobKeeper, definitions, deleteButton, eta, excerpt, isActive, seconds, VIDEO_STATUSES } from "./customer-common.js";
+import { api, ApiError, followVideo, pause } from "./api.js";
+import { confirmButton, facts, field, formatDuration, formatNumber, formatTime, h, replace, select, statusBadge, words } from "./dom.js";
+import { pagedList } from "./parts.js";
+import { blobKeeper, eta, excerpt, isActive, VIDEO_STATUSES } from "./customer-common.js";
 
 const PAGE_SIZE = 24;
 // How often the grid re-reads its active videos. One GET per active card: event streams would
@@ -17,13 +18,28 @@ function videoHash(id) {
   return `#/videos/${encodeURIComponent(id)}`;
 }
 
-function pause(ms, signal) {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    });
+/**
+ * A video's Delete, asking in place first (its back-out is "Keep": the job's Cancel may be beside
+ * it). `onDeleted` runs once the API has deleted it; a refusal goes to `onError`, in the API's
+ * words, and the Delete button comes back.
+ */
+function deleteVideo(id, { signal, describedBy, onError, onDeleted }) {
+  return confirmButton({
+    label: "Delete",
+    question: "Delete this video and its files?",
+    confirmLabel: "Yes, delete",
+    backLabel: "Keep",
+    describedBy,
+    onConfirm: async () => {
+      try {
+        await api("DELETE", `/v1/videos/${encodeURIComponent(id)}`, { signal });
+      } catch (failure) {
+        onError(failure);
+        return false;
+      }
+      onDeleted();
+      return true;
+    },
   });
 }
 
@@ -32,20 +48,17 @@ function pause(ms, signal) {
 async function renderGrid({ main, signal, notify, showError }) {
   const blobs = blobKeeper(signal);
   const { data: models } = await api("GET", "/v1/models", { signal });
-  const status = select("status", [["", "All statuses"], ...VIDEO_STATUSES.map((s) => [s, s.replace("_", " ")])], "");
+  const status = select("status", [["", "All statuses"], ...VIDEO_STATUSES.map((s) => [s, words(s)])], "");
   const model = select("model", [["", "All models"], ...models.map((m) => m.id)], "");
   const error = h("div", { class: "page-error" });
   const grid = h("ul", { class: "video-grid", "aria-label": "Your videos" });
-  const more = h("button", { type: "button", class: "secondary", text: "Load more", hidden: true });
   const counter = h("p", { class: "muted", role: "status" });
   const cards = new Map(); // id -> {video, element}
-  let after = null;
-  let generation = 0; // a reload started since makes a slower page's answer stale
 
   const thumbnail = (video) => {
     const box = h("div", { class: "thumb" });
     if (video.status !== "completed") {
-      replace(box, h("span", { class: "thumb-placeholder", text: video.status === "failed" ? "No video" : video.status.replace("_", " ") }));
+      replace(box, h("span", { class: "thumb-placeholder", text: video.status === "failed" ? "No video" : words(video.status) }));
       return box;
     }
     replace(box, h("span", { class: "thumb-placeholder", text: "Loading…" }));
@@ -76,23 +89,18 @@ async function renderGrid({ main, signal, notify, showError }) {
       actions.append(cancel);
     }
     actions.append(
-      deleteButton(
-        async () => {
-          try {
-            await api("DELETE", `/v1/videos/${encodeURIComponent(video.id)}`, { signal });
-          } catch (failure) {
-            showError(failure, error);
-            return false;
-          }
+      deleteVideo(video.id, {
+        signal,
+        describedBy: titleId,
+        onError: (failure) => showError(failure, error),
+        onDeleted: () => {
           cards.get(video.id)?.element.remove();
           cards.delete(video.id);
           notify("Video deleted.", "success");
+          if (!cards.size) replace(grid, emptyItem());
           grid.querySelector(".video-card a")?.focus();
-          if (!cards.size) showEmpty();
-          return true;
         },
-        { describedBy: titleId },
-      ),
+      }),
     );
     return h(
       "li",
@@ -126,54 +134,42 @@ async function renderGrid({ main, signal, notify, showError }) {
     if (hadFocus) element.querySelector(".card-title a").focus();
   };
 
-  const showEmpty = () => {
+  const emptyItem = () => {
     const filtered = status.value || model.value;
-    replace(
-      grid,
-      h(
-        "li",
-        { class: "empty" },
-        filtered ? "No video matches these filters." : "No videos yet. ",
-        filtered ? null : h("a", { href: "#/playground", text: "Generate one in the playground" }),
-      ),
+    return h(
+      "li",
+      { class: "empty" },
+      filtered ? "No video matches these filters." : "No videos yet. ",
+      filtered ? null : h("a", { href: "#/playground", text: "Generate one in the playground" }),
     );
   };
 
-  const load = async (reset) => {
-    const mine = reset ? ++generation : generation;
-    if (reset) {
-      after = null;
-      cards.clear();
-    }
-    more.disabled = true;
-    try {
-      const page = await api("GET", "/v1/videos", {
-        query: { limit: PAGE_SIZE, after, status: status.value, model: model.value },
-        signal,
-      });
-      if (mine !== generation) return;
+  const onError = (failure) => showError(failure, error);
+  const pages = pagedList({
+    path: "/v1/videos",
+    query: () => ({ status: status.value, model: model.value }),
+    limit: PAGE_SIZE,
+    container: grid,
+    render: (video) => {
+      if (cards.has(video.id)) return null;
+      const element = card(video);
+      cards.set(video.id, { video, element });
+      return element;
+    },
+    empty: emptyItem,
+    signal,
+    onError,
+    onPage: (page) => {
       replace(error);
-      if (reset) replace(grid);
-      for (const video of page.data) {
-        if (cards.has(video.id)) continue;
-        const element = card(video);
-        cards.set(video.id, { video, element });
-        grid.append(element);
-      }
-      after = page.last_id;
-      more.hidden = !page.has_more;
       counter.textContent = cards.size ? `${cards.size} video${cards.size === 1 ? "" : "s"} shown${page.has_more ? "; more below" : ""}.` : "";
-      if (!cards.size) showEmpty();
-    } catch (failure) {
-      showError(failure, error);
-    } finally {
-      more.disabled = false;
-    }
+    },
+  });
+  const reload = () => {
+    cards.clear();
+    return pages.load().catch(onError);
   };
-
-  status.addEventListener("change", () => load(true));
-  model.addEventListener("change", () => load(true));
-  more.addEventListener("click", () => load(false));
+  status.addEventListener("change", reload);
+  model.addEventListener("change", reload);
 
   replace(
     main,
@@ -188,9 +184,9 @@ async function renderGrid({ main, signal, notify, showError }) {
     error,
     counter,
     grid,
-    h("div", { class: "actions" }, more),
+    h("div", { class: "actions" }, pages.button),
   );
-  await load(true);
+  await reload();
 
   // Keep the active cards current while the page is open.
   (async () => {
@@ -216,15 +212,23 @@ async function renderGrid({ main, signal, notify, showError }) {
 
 // --- one video -------------------------------------------------------------------------------
 
+/** A measured time: milliseconds under a second (a small model's step takes a few), else a duration. */
+function timing(seconds) {
+  return seconds < 1 ? `${formatNumber(seconds * 1000, 0)} ms` : formatDuration(seconds);
+}
+
+/** Where the run's time went, as the worker measured it: "queue 1.2 s, …, per step 62 ms". */
+function timingsOf(video) {
+  if (!video.timings) return null;
+  return Object.entries(video.timings)
+    .filter(([, value]) => value !== null && value !== undefined)
+    .map(([name, value]) => `${words(name.replace(/_seconds$|^seconds_/, "")).replace(/^gpu$/, "GPU")} ${timing(value)}`)
+    .join(", ");
+}
+
 /** What the video was asked for, and (once it has run) where its time went. */
 function parametersOf(video) {
-  const timings = video.timings
-    ? Object.entries(video.timings)
-        .filter(([, value]) => value !== null)
-        .map(([name, value]) => `${name.replace(/_seconds$/, "").replaceAll("_", " ")} ${formatDuration(value)}`)
-        .join(", ")
-    : null;
-  return definitions([
+  return facts([
     ["Prompt", video.prompt],
     ["Negative prompt", video.negative_prompt],
     ["Model", video.model],
@@ -233,9 +237,9 @@ function parametersOf(video) {
     ["Seed", h("code", { text: String(video.seed) })],
     ["Steps", video.num_inference_steps],
     ["Guidance scale", video.guidance_scale],
-    ["Image", video.input_reference ? `${video.input_reference.size}, ${seconds(video.input_reference.bytes / 1024)} KiB, ${video.input_reference.fit}` : null],
+    ["Image", video.input_reference ? `${video.input_reference.size}, ${formatNumber(video.input_reference.bytes / 1024)} KiB, ${video.input_reference.fit}` : null],
     ["Remixed from", video.remixed_from_video_id ? h("a", { href: videoHash(video.remixed_from_video_id), text: video.remixed_from_video_id }) : null],
-    ["Timings", timings],
+    ["Timings", timingsOf(video)],
   ]);
 }
 
@@ -251,7 +255,7 @@ async function renderVideo({ main, params, signal, navigate, notify, showError }
   const announcer = h("p", { class: "visually-hidden", role: "status" });
   const progress = h("progress", { max: 100, value: 0, "aria-labelledby": "progress-label" });
   const percent = h("span", { class: "percent", text: "0%" });
-  const facts = h("div", {});
+  const state = h("div", {});
   const failure = h("div", {});
   const actions = h("div", { class: "actions" });
   const result = h("div", { class: "result" }, h("p", { class: "muted", text: "The video plays here once it has completed." }));
@@ -271,16 +275,13 @@ async function renderVideo({ main, params, signal, navigate, notify, showError }
       cancel.disabled = false;
     }
   });
-  const remove = deleteButton(async () => {
-    try {
-      await api("DELETE", path, { signal });
-    } catch (failed) {
-      showError(failed, error);
-      return false;
-    }
-    notify("Video deleted.", "success");
-    navigate("#/videos");
-    return true;
+  const remove = deleteVideo(id, {
+    signal,
+    onError: (failed) => showError(failed, error),
+    onDeleted: () => {
+      notify("Video deleted.", "success");
+      navigate("#/videos");
+    },
   });
 
   const showResult = async () => {
@@ -311,9 +312,9 @@ async function renderVideo({ main, params, signal, navigate, notify, showError }
     percent.textContent = `${video.progress}%`;
     const steps = video.denoising_step !== null && video.denoising_step !== undefined ? `${video.denoising_step} of ${video.num_inference_steps}` : null;
     replace(
-      facts,
-      definitions([
-        ["Phase", video.phase ? video.phase.replaceAll("_", " ") : null],
+      state,
+      facts([
+        ["Phase", video.phase ? words(video.phase) : null],
         ["Queue position", video.queue_position],
         ["Denoising step", steps],
         ["Estimated completion", isActive(video) && video.estimated_completion_at ? eta(video.estimated_completion_at) : null],
@@ -327,7 +328,7 @@ async function renderVideo({ main, params, signal, navigate, notify, showError }
     if (video.status !== lastStatus) {
       // Only when the status changes: moving the buttons at every event would drop their focus.
       replace(actions, isActive(video) ? cancel : null, remove);
-      if (lastStatus !== null) announcer.textContent = `Status: ${video.status.replace("_", " ")}`;
+      if (lastStatus !== null) announcer.textContent = `Status: ${words(video.status)}`;
       lastStatus = video.status;
       replace(parameters, parametersOf(video)); // the timings come with the end
     }
@@ -376,7 +377,7 @@ async function renderVideo({ main, params, signal, navigate, notify, showError }
         h("h2", { id: "status-title" }, "Status ", badge),
         h("div", { class: "progress-row" }, h("span", { id: "progress-label", class: "visually-hidden", text: "Progress" }), progress, percent),
         announcer,
-        facts,
+        state,
         failure,
         actions,
       ),

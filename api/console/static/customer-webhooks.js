@@ -1,9 +1,9 @@
 // #/webhooks: the organization's webhook endpoints (create, enable/disable, delete, send a test
 // event) and each one's delivery log with every attempt, and redelivery.
 
-import { api } from "./api.js";
-import { field, formatTime, h, replace, statusBadge } from "./dom.js";
-import { deleteButton, definitions } from "./customer-common.js";
+import { api, pause } from "./api.js";
+import { confirmButton, facts, field, formatTime, h, replace, statusBadge } from "./dom.js";
+import { dataTable, shownOnce } from "./parts.js";
 
 // What an endpoint gets when it names no event types (the API's default): the end of each job.
 const DEFAULT_EVENT_TYPES = new Set(["video.completed", "video.failed", "video.cancelled"]);
@@ -11,16 +11,6 @@ const DELIVERIES_SHOWN = 20;
 // After a redelivery, how often and how long to re-read the delivery until its new attempt is in.
 const REDELIVERY_POLL_MS = 1000;
 const REDELIVERY_WATCH_MS = 60_000;
-
-function pause(ms, signal) {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
 
 /** One attempt, as a line of the log: when, what the receiver answered, how long it took. */
 function attemptItem(attempt) {
@@ -42,6 +32,7 @@ function endpointSection(endpoint, eventTypes, { signal, notify, showError, relo
   const error = h("div", { class: "page-error" });
   const testResult = h("p", { class: "test-result", role: "status" });
   const deliveriesBody = h("div", { class: "deliveries" });
+  const deliveries = dataTable(`Deliveries to ${endpoint.url}`, ["Created", "Event", "Video", "Status", "Attempts", "Actions"]);
 
   const toggle = h("button", { type: "button", class: "secondary", text: endpoint.status === "enabled" ? "Disable" : "Enable", "aria-describedby": titleId });
   toggle.addEventListener("click", async () => {
@@ -84,8 +75,12 @@ function endpointSection(endpoint, eventTypes, { signal, notify, showError, relo
     }
   });
 
-  const remove = deleteButton(
-    async () => {
+  const remove = confirmButton({
+    label: "Delete",
+    question: "Delete this endpoint and its delivery log?",
+    confirmLabel: "Yes, delete",
+    describedBy: titleId,
+    onConfirm: async () => {
       try {
         await api("DELETE", `/v1/webhook_endpoints/${encodeURIComponent(endpoint.id)}`, { signal });
       } catch (failure) {
@@ -96,26 +91,20 @@ function endpointSection(endpoint, eventTypes, { signal, notify, showError, relo
       await reload();
       return true;
     },
-    { describedBy: titleId },
-  );
+  });
 
   const deliveryRow = (delivery) => {
-    const row = h(
-      "tr",
-      { dataset: { deliveryId: delivery.id } },
-      h("td", {}, h("time", { text: formatTime(delivery.created_at) })),
-      h("td", {}, h("code", { text: delivery.event_type })),
-      h("td", {}, h("a", { href: `#/videos/${encodeURIComponent(delivery.video_id)}`, text: delivery.video_id })),
-      h("td", {}, statusBadge(delivery.status)),
-      h(
-        "td",
-        {},
-        delivery.attempt_log.length
-          ? h("ol", { class: "attempts", "aria-label": `Attempts of delivery ${delivery.id}` }, delivery.attempt_log.map(attemptItem))
-          : h("span", { class: "muted", text: delivery.next_attempt_at ? `first try ${formatTime(delivery.next_attempt_at)}` : "none yet" }),
-      ),
-      h("td", {}, redeliverButton(delivery)),
+    const row = deliveries.row(
+      h("time", { text: formatTime(delivery.created_at) }),
+      h("code", { text: delivery.event_type }),
+      h("a", { href: `#/videos/${encodeURIComponent(delivery.video_id)}`, text: delivery.video_id }),
+      statusBadge(delivery.status),
+      delivery.attempt_log.length
+        ? h("ol", { class: "attempts", "aria-label": `Attempts of delivery ${delivery.id}` }, delivery.attempt_log.map(attemptItem))
+        : h("span", { class: "muted", text: delivery.next_attempt_at ? `first try ${formatTime(delivery.next_attempt_at)}` : "none yet" }),
+      redeliverButton(delivery),
     );
+    row.dataset.deliveryId = delivery.id;
     return row;
   };
 
@@ -129,8 +118,10 @@ function endpointSection(endpoint, eventTypes, { signal, notify, showError, relo
         let row = deliveriesBody.querySelector(`tr[data-delivery-id="${CSS.escape(delivery.id)}"]`);
         const swap = (next) => {
           const fresh = deliveryRow(next);
+          const hadFocus = row?.contains(document.activeElement);
           row?.replaceWith(fresh);
           row = fresh;
+          if (hadFocus) fresh.querySelector("button").focus(); // a keyboard reader stays on its row
         };
         swap(current);
         // Follow it until its new attempt is recorded (the webhook worker sends it shortly).
@@ -155,19 +146,10 @@ function endpointSection(endpoint, eventTypes, { signal, notify, showError, relo
       replace(deliveriesBody, h("p", { class: "empty", text: "No delivery yet: events are delivered here when your videos reach the types above." }));
       return;
     }
+    replace(deliveries.body, page.data.map(deliveryRow));
     replace(
       deliveriesBody,
-      h(
-        "div",
-        { class: "table-wrap" },
-        h(
-          "table",
-          {},
-          h("caption", { class: "visually-hidden", text: `Deliveries to ${endpoint.url}` }),
-          h("thead", {}, h("tr", {}, ["Created", "Event", "Video", "Status", "Attempts", ""].map((name) => h("th", { scope: "col", text: name })))),
-          h("tbody", {}, page.data.map(deliveryRow)),
-        ),
-      ),
+      deliveries.element,
       page.has_more ? h("p", { class: "muted", text: `The ${DELIVERIES_SHOWN} latest deliveries are shown.` }) : null,
     );
   };
@@ -188,7 +170,7 @@ function endpointSection(endpoint, eventTypes, { signal, notify, showError, relo
     "section",
     { class: "card panel endpoint", "aria-labelledby": titleId, dataset: { endpointId: endpoint.id } },
     h("h2", { id: titleId }, endpoint.name || endpoint.url, " ", statusBadge(endpoint.status)),
-    definitions([
+    facts([
       ["URL", h("code", { text: endpoint.url })],
       ["Events", endpoint.event_types.join(", ")],
       ["Signing secret", h("code", { text: endpoint.signing_secret_hint })],
@@ -212,7 +194,7 @@ export const webhooksPage = {
     const { data: eventTypes } = await api("GET", "/v1/webhook_event_types", { signal });
     const error = h("div", { class: "page-error" });
     const list = h("div", { class: "endpoints" });
-    const secretSlot = h("div", {});
+    const secretSlot = h("div", { class: "secret-slot" });
 
     const reload = async () => {
       const { data: endpoints } = await api("GET", "/v1/webhook_endpoints", { query: { limit: 100 }, signal });
@@ -256,26 +238,15 @@ export const webhooksPage = {
       create.disabled = true;
       try {
         const created = await api("POST", "/v1/webhook_endpoints", { json: { url: url.value.trim(), name: name.value.trim(), event_types: chosen }, signal });
-        const secret = h("code", { class: "signing-secret", text: created.signing_secret });
-        const copy = h("button", { type: "button", class: "secondary", text: "Copy" });
-        copy.addEventListener("click", async () => {
-          try {
-            await navigator.clipboard.writeText(created.signing_secret);
-            notify("Secret copied.", "success");
-          } catch {
-            window.getSelection().selectAllChildren(secret); // then Ctrl+C
-            notify("Select-and-copy it: the clipboard is not available here.", "info");
-          }
-        });
-        replace(
-          secretSlot,
-          h(
-            "div",
-            { class: "card panel secret-card", role: "status" },
-            h("p", {}, h("strong", { text: "Signing secret of the new endpoint. " }), "It is shown this once: store it now to verify the webhook-signature header."),
-            h("div", { class: "secret" }, secret, copy),
-          ),
+        const secret = shownOnce(
+          `Signing secret of ${created.name || created.url}`,
+          created.signing_secret,
+          "Shown once: store it now, to verify the webhook-signature header of each delivery. " +
+            "videogen cannot show it again: the endpoint shows only its first and last characters.",
+          notify,
         );
+        replace(secretSlot, h("div", { class: "card panel" }, secret));
+        secret.querySelector("button").focus();
         url.value = "";
         name.value = "";
         await reload();

@@ -3,8 +3,9 @@
 // once: it is shown here once, to be copied and sent to the applicant.
 
 import { api } from "./api.js";
-import { field, formatTime, h, replace, statusBadge } from "./dom.js";
-import { facts, fetchTiers, pagedList, shownOnce, tierSelect } from "./operator-parts.js";
+import { facts, field, formatTime, h, replace, select, statusBadge } from "./dom.js";
+import { fetchTiers, tierSelect } from "./operator-parts.js";
+import { pagedList, shownOnce } from "./parts.js";
 
 const STATUSES = [
   ["pending", "Pending"],
@@ -19,28 +20,21 @@ export const accessRequestsPage = {
     const tiers = await fetchTiers(ctx.signal);
     const error = h("div", { class: "page-error" });
     const list = h("div", { class: "requests" });
-    const more = h("div", { class: "actions" });
-    const status = h(
-      "select",
-      { name: "status" },
-      STATUSES.map(([value, label]) => h("option", { value, text: label, selected: value === "pending" })),
-    );
-
-    async function show() {
+    const status = select("status", STATUSES, "pending");
+    const onError = (failure) => ctx.showError(failure, error);
+    const pages = pagedList({
+      path: "/v1/admin/access_requests",
+      query: () => ({ status: status.value }),
+      container: list,
+      render: (request) => requestCard(request, tiers, ctx),
+      empty: () => h("p", { class: "empty", text: status.value ? `No ${status.value} access requests.` : "No access requests yet." }),
+      signal: ctx.signal,
+      onError,
+    });
+    status.addEventListener("change", () => {
       replace(error);
-      const pages = pagedList({
-        path: "/v1/admin/access_requests",
-        query: { status: status.value },
-        container: list,
-        render: (request) => requestCard(request, tiers, ctx),
-        empty: h("p", { class: "empty", text: status.value ? `No ${status.value} access requests.` : "No access requests yet." }),
-        signal: ctx.signal,
-        onError: (failure) => ctx.showError(failure, error),
-      });
-      replace(more, pages.button);
-      await pages.load();
-    }
-    status.addEventListener("change", () => show().catch((failure) => ctx.showError(failure, error)));
+      pages.load().catch(onError);
+    });
 
     replace(
       ctx.main,
@@ -54,9 +48,9 @@ export const accessRequestsPage = {
       h("div", { class: "toolbar" }, field("Status", status)),
       error,
       list,
-      more,
+      h("div", { class: "actions" }, pages.button),
     );
-    await show();
+    await pages.load();
   },
 };
 

@@ -3,7 +3,7 @@
 
 import { formatTime, h, replace } from "./dom.js";
 import { organizationLink } from "./operator-organizations.js";
-import { dataTable, pagedList } from "./operator-parts.js";
+import { dataTable, pagedList } from "./parts.js";
 
 const COLUMNS = ["Time", "Organization", "Model", "Error", "Video", "Attempts / worker"];
 

@@ -2,8 +2,8 @@
 // secret shown once; the old key keeps working until revoked) and revoke one (after a confirm step).
 
 import { api, listAll } from "./api.js";
-import { field, formatTime, h, replace, select, statusBadge } from "./dom.js";
-import { confirmButton, dataTable, shownOnce } from "./operator-parts.js";
+import { confirmButton, field, formatTime, h, replace, select, statusBadge } from "./dom.js";
+import { dataTable, shownOnce } from "./parts.js";
 
 const DAY = 86400;
 const LIFETIMES = [
@@ -133,7 +133,9 @@ export async function keysSection(org, ctx) {
               section.querySelector("h2").focus();
             } catch (failure) {
               ctx.showError(failure, error);
+              return false;
             }
+            return true;
           },
         }),
       );

@@ -2,9 +2,10 @@
 // the last 30 days, and its API keys (operator-keys.js).
 
 import { api } from "./api.js";
-import { formatTime, h, replace, statusBadge } from "./dom.js";
+import { confirmButton, facts, formatNumber, formatTime, h, replace, statusBadge } from "./dom.js";
 import { keysSection } from "./operator-keys.js";
-import { confirmButton, dataTable, facts, fetchTiers, tierSelect } from "./operator-parts.js";
+import { fetchTiers, tierSelect } from "./operator-parts.js";
+import { dataTable } from "./parts.js";
 
 export const organizationPage = {
   title: "Organization",
@@ -104,7 +105,9 @@ export const organizationPage = {
           confirmLabel: "Yes, suspend",
           onConfirm: async () => {
             const updated = await update({ status: "suspended" }, (o) => `${o.name} is suspended.`);
-            if (updated) account.querySelector(".status-action button").focus();
+            if (!updated) return false;
+            account.querySelector(".status-action button").focus();
+            return true;
           },
         }),
       );
@@ -136,7 +139,6 @@ function usageCard(usage) {
     perModel.set(bucket.model, model);
   }
   const today = usage.today;
-  const number = (value) => (Math.round(value * 10) / 10).toLocaleString();
   const models = dataTable("Usage per model", [
     "Model",
     { label: "Jobs", className: "number" },
@@ -150,8 +152,8 @@ function usageCard(usage) {
         h("code", { text: model }),
         row.jobs,
         `${row.completed} / ${row.failed} / ${row.cancelled}`,
-        number(row.video_seconds),
-        number(row.gpu_seconds),
+        formatNumber(row.video_seconds),
+        formatNumber(row.gpu_seconds),
       ),
     );
   }
@@ -162,12 +164,12 @@ function usageCard(usage) {
     facts([
       [
         "Today (UTC)",
-        `${number(today.video_seconds)} of ${number(today.video_seconds_limit)} video-seconds ` +
-          `(${number(today.video_seconds_remaining)} left)`,
+        `${formatNumber(today.video_seconds)} of ${formatNumber(today.video_seconds_limit)} video-seconds ` +
+          `(${formatNumber(today.video_seconds_remaining)} left)`,
       ],
       ["Jobs", `${totals.jobs}: ${totals.completed} completed, ${totals.failed} failed, ${totals.cancelled} cancelled`],
-      ["Video-seconds", number(totals.video_seconds)],
-      ["GPU-seconds", number(totals.gpu_seconds)],
+      ["Video-seconds", formatNumber(totals.video_seconds)],
+      ["GPU-seconds", formatNumber(totals.gpu_seconds)],
     ]),
     perModel.size
       ? models.element

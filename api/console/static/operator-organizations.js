@@ -3,7 +3,8 @@
 
 import { api } from "./api.js";
 import { field, formatTime, h, replace, statusBadge } from "./dom.js";
-import { dataTable, fetchTiers, pagedList, tierSelect } from "./operator-parts.js";
+import { fetchTiers, tierSelect } from "./operator-parts.js";
+import { dataTable, pagedList } from "./parts.js";
 
 export function organizationLink(id, name) {
   return h("a", { href: `#/operator/organizations/${encodeURIComponent(id)}`, text: name || id });

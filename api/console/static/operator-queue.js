@@ -3,7 +3,7 @@
 
 import { api } from "./api.js";
 import { formatDuration, h, replace } from "./dom.js";
-import { dataTable } from "./operator-parts.js";
+import { dataTable } from "./parts.js";
 
 const REFRESH_MS = 3000;
 
@@ -24,8 +24,7 @@ export const queuePage = {
 
     async function load() {
       const queue = await api("GET", "/v1/admin/queue", { signal: ctx.signal });
-      const seconds = queue.window_seconds;
-      const windowText = seconds % 60 ? formatDuration(seconds) : `${seconds / 60} min`;
+      const windowText = formatDuration(queue.window_seconds);
       replace(
         queues.body,
         queue.data.length ? queue.data.map((q) => queueRow(queues, q, windowText)) : queues.emptyRow("No models served."),
