@@ -201,6 +201,9 @@ export const usagePage = {
         ),
         h("section", { class: "card panel", "aria-labelledby": "table-title" }, h("h2", { id: "table-title", text: "Per day and model" }), table(usage)),
       );
+      // On a narrow screen the chart scrolls sideways: start at its right end, the newest days.
+      const wrap = body.querySelector(".chart-wrap");
+      if (wrap) wrap.scrollLeft = wrap.scrollWidth;
     };
     const form = h(
       "form",
