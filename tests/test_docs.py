@@ -1,7 +1,8 @@
-"""The README documents what the code does: every setting, every CLI command."""
+"""The README documents what the code does: every setting, every CLI command, every file it shows."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from typer.main import get_command
@@ -26,3 +27,16 @@ def test_every_cli_command_is_documented() -> None:
     # top-level commands appear as "videogen NAME", subcommands at least as "GROUP NAME"
     missing = [n for n in names if (n if " " in n else f"videogen {n}") not in README]
     assert not missing, f"CLI commands missing from the README: {missing}"
+
+
+def test_every_file_the_readme_links_or_shows_exists() -> None:
+    """Pictures (the console's screenshots) and links to files of the repository resolve."""
+    root = Path(__file__).resolve().parents[1]
+    targets = {
+        target.split("#")[0]
+        for target in re.findall(r"\]\(([^)\s]+)\)", README)
+        if not target.startswith(("http://", "https://", "#", "mailto:"))
+    }
+    assert any(target.startswith("docs/console/") for target in targets)  # the console's pictures are shown
+    missing = sorted(target for target in targets if not (root / target).exists())
+    assert not missing, f"README links to files that do not exist: {missing}"
