@@ -40,6 +40,7 @@ cat <<EOF
 
 Your API key (shown once; it stays valid across restarts, until revoked): $VIDEOGEN_API_KEY
 Base URL: $VIDEOGEN_BASE_URL    Interactive docs: http://127.0.0.1:$port/docs
+Web console: http://127.0.0.1:$port/console (sign in with the key above; with KEEP_RUNNING=1)
 
 To run the README's examples, paste this into a terminal:
 
