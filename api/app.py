@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.reconcile_interval_seconds > 0:
             task = asyncio.create_task(_reconcile_forever(settings, app.state.storage))
         # SIGTERM ends event streams and waits at once: the server's graceful shutdown waits for them.
+        app.state.video_watcher.open()
         restore_signals = end_streams_on_signals(app.state.video_watcher)
         yield
         restore_signals()

@@ -138,7 +138,7 @@ class WaitingResponse(Response):
                 final = last
                 # Cut short because the process is stopping: the state now, and no claim to have waited.
                 applied = not (subscription.closed and not final.terminal)
-        if final.json is None:
+        if final.deleted or final.json is None:
             await send_error(send, NotFoundError(f"No video found with id '{final.video_id}'.", param="video_id"))
             return
         headers = dict(self.extra_headers)

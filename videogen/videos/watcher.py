@@ -298,6 +298,10 @@ class VideoWatcher:
         if self._task is None or self._task.done() or self._task.get_loop() is not loop:
             self._task = loop.create_task(self._run(), name="video-watcher")
 
+    def open(self) -> None:
+        """Take subscriptions again after a ``stop`` (an application whose lifespan starts again)."""
+        self._stopped = False
+
     async def stop(self) -> None:
         """Close every subscription (their streams end, their waits answer now) and stop the task;
         the process is shutting down, so later subscriptions are refused."""
@@ -323,8 +327,12 @@ class VideoWatcher:
     # --- the rounds ---------------------------------------------------------------------------------
 
     async def _run(self) -> None:
+        # A round every poll_interval (or back to back if one takes longer), not interval + round.
+        loop = asyncio.get_running_loop()
+        due = loop.time() + self.poll_interval
         while self._entries and not self._stopped:
-            await asyncio.sleep(self.poll_interval)
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            due = max(due + self.poll_interval, loop.time())
             await self.round()
 
     async def round(self) -> None:
