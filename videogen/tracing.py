@@ -143,7 +143,11 @@ def shutdown_tracing() -> None:
 
 
 def instrument_app(app: FastAPI) -> None:
-    """Trace the API's requests (a server span each, around every middleware of ours)."""
+    """Trace the API's requests (a server span each, around every middleware of ours).
+
+    Without the ASGI instrumentation's span per message sent or received: a download would get one
+    per chunk and an event stream (``GET /v1/videos/{id}/events``) one per event and keep-alive,
+    for hours; the server span keeps the status and the duration."""
     if _state is None:
         return
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -152,6 +156,7 @@ def instrument_app(app: FastAPI) -> None:
         app,
         tracer_provider=_state.provider,
         excluded_urls=os.environ.get("OTEL_PYTHON_FASTAPI_EXCLUDED_URLS", DEFAULT_EXCLUDED_URLS),
+        exclude_spans=["receive", "send"],
     )
 
 
