@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -48,3 +50,24 @@ def test_dockerfile_builds_an_api_and_a_cuda_worker_image() -> None:
     assert {"api", "worker", "model", "videogen", "cli", "migrations", "pyproject.toml"} <= set(copied)
     for path in copied:
         assert (REPO / path).exists(), f"Dockerfile copies {path}, which does not exist"
+
+
+def test_the_wheel_ships_the_console_and_the_data_files(tmp_path: Path) -> None:
+    """The images install the package, not the source tree: everything the API serves or reads
+    from its own package (the console's page, scripts and styles; the default tiers) is in the wheel."""
+    build = tmp_path / "build"
+    shutil.copytree(
+        REPO, build, ignore=shutil.ignore_patterns(".venv", ".git", "var", "build", "test-artifacts", "*.egg-info")
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", ".", "-w", str(tmp_path)],
+        cwd=build,
+        check=True,
+        capture_output=True,
+    )
+    [wheel] = tmp_path.glob("videogen-*.whl")
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    console = {f"api/console/static/{path.name}" for path in (REPO / "api/console/static").iterdir()}
+    assert "api/console/static/index.html" in console
+    assert not console - shipped, sorted(console - shipped)
+    assert "videogen/data/tiers.toml" in shipped
