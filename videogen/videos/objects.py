@@ -123,18 +123,21 @@ def to_video_object(video: Video, *, queue_position: int | None = None) -> Video
         metadata=video.metadata_ or {},
         webhook_url=video.webhook_url,
         input_reference=_input_reference(video),
-        phase=_phase(video),
+        phase=shown_phase(video.status, video.phase),
         denoising_step=video.denoising_step,
         estimated_completion_at=unix(video.estimated_completion_at),
         timings=TimingsObject.model_validate(video.timings) if video.timings else None,
     )
 
 
-def _phase(video: Video) -> Phase | None:
-    if video.status == VideoStatus.QUEUED:
+def shown_phase(status: VideoStatus, phase: str | None) -> Phase | None:
+    """The ``phase`` the object shows for a row's status and phase column: ``queued`` while queued,
+    ``loading`` until the worker says more, none once ended (``videogen.videos.watcher`` reads the two
+    columns alone)."""
+    if status == VideoStatus.QUEUED:
         return Phase.QUEUED
-    if video.status == VideoStatus.IN_PROGRESS:
-        return Phase(video.phase or Phase.LOADING)
+    if status == VideoStatus.IN_PROGRESS:
+        return Phase(phase or Phase.LOADING)
     return None
 
 

@@ -44,9 +44,9 @@ from sqlalchemy.orm import Session
 
 from videogen.database import get_sessionmaker
 from videogen.errors import ServiceUnavailableError
-from videogen.videos.objects import VideoObject, to_video_object, unix
-from videogen.videos.phases import Phase
+from videogen.videos.objects import VideoObject, shown_phase, to_video_object, unix
 from videogen.videos.queue_positions import QueuePositions
+from videogen.videos.service import describe
 from videogen.videos.tables import Video, VideoStatus
 
 log = logging.getLogger(__name__)
@@ -84,19 +84,10 @@ def state_id(
     return ".".join("-" if part is None else str(part) for part in parts)
 
 
-def _shown_phase(status: VideoStatus, phase: str | None) -> str | None:
-    """The ``phase`` the video object shows for a row's status and phase column (``to_video_object``)."""
-    if status == VideoStatus.QUEUED:
-        return Phase.QUEUED.value
-    if status == VideoStatus.IN_PROGRESS:
-        return phase or Phase.LOADING.value
-    return None
-
-
 def state_id_of(video: VideoObject) -> str:
     return state_id(
         video.status,
-        None if video.phase is None else Phase(video.phase).value,
+        video.phase,
         video.progress,
         video.denoising_step,
         video.queue_position,
@@ -240,8 +231,7 @@ class VideoWatcher:
     def snapshot(self, session: Session, video: Video) -> Snapshot:
         """``video`` as its owner sees it now (``service.describe``), for a route to start from and
         to subscribe with (in the request's worker thread)."""
-        rank = self.positions.position(session, video) if video.status == VideoStatus.QUEUED else None
-        return Snapshot.of(to_video_object(video, queue_position=rank))
+        return Snapshot.of(describe(session, video, self.positions))
 
     @property
     def subscriptions(self) -> int:
@@ -380,7 +370,7 @@ class VideoWatcher:
                     continue
                 found[row.id] = state_id(
                     row.status,
-                    _shown_phase(row.status, row.phase),
+                    shown_phase(row.status, row.phase),
                     row.progress,
                     row.denoising_step,
                     ranks.get(row.id),
