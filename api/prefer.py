@@ -27,7 +27,8 @@ from starlette.types import Receive, Scope, Send
 from api.events import unless_disconnected
 from api.limits import release_request_slot, send_error
 from api.metrics import PREFER_WAITS
-from videogen.errors import InvalidRequestError, NotFoundError, ServiceUnavailableError
+from videogen.errors import InvalidRequestError, ServiceUnavailableError
+from videogen.videos.service import video_not_found
 from videogen.videos.watcher import Snapshot, Subscription, VideoWatcher
 
 MAX_WAIT_SECONDS = 60
@@ -110,7 +111,7 @@ class WaitingResponse(Response):
         vary: bool = False,
         when_busy: Literal["refuse", "answer"] = "refuse",
     ):
-        super().__init__(headers=headers)
+        super().__init__()  # the answer is made when the wait ends (``__call__``), with these headers
         self.watcher = watcher
         self.snapshot = snapshot
         self.seconds = seconds
@@ -139,7 +140,7 @@ class WaitingResponse(Response):
                 # Cut short because the process is stopping: the state now, and no claim to have waited.
                 applied = not (subscription.closed and not final.terminal)
         if final.deleted or final.json is None:
-            await send_error(send, NotFoundError(f"No video found with id '{final.video_id}'.", param="video_id"))
+            await send_error(send, video_not_found(final.video_id))
             return
         headers = dict(self.extra_headers)
         if applied:

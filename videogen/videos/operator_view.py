@@ -14,9 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from videogen.accounts.tables import Organization
-from videogen.errors import NotFoundError
 from videogen.pagination import Page, paginate
-from videogen.videos.service import visible_videos
+from videogen.videos.service import video_not_found, visible_videos
 from videogen.videos.tables import Video, VideoStatus
 
 
@@ -45,7 +44,7 @@ def get_any_video(session: Session, video_id: str) -> Video:
     """Any organization's video, unless deleted (its files are gone: only its owner's record of it is left)."""
     video = session.get(Video, video_id)
     if video is None or video.deleted_at is not None:
-        raise NotFoundError(f"No video found with id '{video_id}'.", param="video_id")
+        raise video_not_found(video_id)
     return video
 
 

@@ -24,10 +24,16 @@ from videogen.videos.queue_positions import QueuePositions
 from videogen.videos.tables import Video, VideoStatus
 
 
+def video_not_found(video_id: str) -> NotFoundError:
+    """The one answer for a video that is not there for the caller: unknown, another
+    organization's, deleted, or deleted while a client waited for it."""
+    return NotFoundError(f"No video found with id '{video_id}'.", param="video_id")
+
+
 def get_video(session: Session, organization_id: str, video_id: str) -> Video:
     video = session.get(Video, video_id)
     if video is None or video.organization_id != organization_id or video.deleted_at is not None:
-        raise NotFoundError(f"No video found with id '{video_id}'.", param="video_id")
+        raise video_not_found(video_id)
     return video
 
 
