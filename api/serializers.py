@@ -193,15 +193,7 @@ def operator_video_objects(
 
 
 def queue_object(queue: ModelQueue) -> QueueObject:
-    return QueueObject(
-        model=queue.model,
-        served=queue.served,
-        queued=queue.queued,
-        running=queue.running,
-        oldest_queued_seconds=queue.oldest_queued_seconds,
-        workers_seen=list(queue.workers_seen),
-        running_videos=list(queue.running_videos),
-    )
+    return QueueObject.model_validate(asdict(queue))  # the same fields; the tuples become lists
 
 
 def queue_list(queues: Sequence[ModelQueue], window_seconds: int, generated_at: datetime) -> QueueList:

@@ -288,9 +288,9 @@ MAX_QUEUE_WINDOW_SECONDS = 86400
     summary="The queue per model: queued, running, the oldest wait, the workers seen",
     description=(
         "Every model this deployment serves, with zeros when idle, then any other model that still has active "
-        "jobs. Read from the database only (no broker is asked): a worker is seen when it wrote a job's "
-        "heartbeat within `window_seconds` (claiming, running or completing a job), so an idle worker that ran "
-        "nothing in the window is not seen."
+        "jobs. Read from the database only (no broker is asked): a worker is seen when, within `window_seconds`, "
+        "it wrote the heartbeat of a job it runs or ended one (completed or failed it), so an idle worker that "
+        "ran nothing in the window is not seen."
     ),
 )
 def get_queue(
