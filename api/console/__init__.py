@@ -64,10 +64,14 @@ PAGE_HEADERS = {
 }
 
 
+# The page, read once like the list of assets (the package does not change under a running process).
+_PAGE = (_STATIC / "index.html").read_text(encoding="utf-8")
+
+
 def _page(root_path: str) -> str:
     """The page, with the deployment's path prefix (``--root-path`` behind a proxy) written in, so
     that its asset links and the API calls of its scripts go to this same server."""
-    return (_STATIC / "index.html").read_text(encoding="utf-8").replace("{{root}}", root_path)
+    return _PAGE.replace("{{root}}", root_path)
 
 
 def install_console(app: FastAPI) -> None:
